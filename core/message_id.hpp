@@ -1,0 +1,18 @@
+#pragma once
+// Message ids and hashing. Any thread.
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace confab::core {
+
+// Lowercase hex SHA-256.
+std::string sha256_hex(std::string_view bytes);
+
+// The id of a chat message: SHA-256 of its envelope's canonical bytes. Every receiver
+// computes it itself; an id is never taken from the wire.
+std::string message_id(const nlohmann::json& envelope);
+
+}  // namespace confab::core

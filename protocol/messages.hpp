@@ -1,0 +1,102 @@
+#pragma once
+// The message types of the wire protocol (docs/protocol.md) and their JSON mapping. Pure.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace confab::protocol {
+
+inline constexpr int protocol_version = 1;
+
+// A peer as another peer can reach it: its id and its listening address "HOST:PORT".
+struct peer_address {
+    std::string peer_id;
+    std::string addr;
+    friend bool operator==(const peer_address&, const peer_address&) = default;
+};
+
+// First frame each way.
+struct hello {
+    int version = protocol_version;
+    std::string peer_id;
+    std::string nick;
+    std::uint16_t listen_port = 0;  // 0: this peer accepts no connections
+    std::vector<std::string> rooms;
+    std::vector<std::string> features;
+};
+
+// Peer exchange: addresses the sender knows.
+struct peers {
+    std::vector<peer_address> list;
+};
+
+// The author-written part of a chat message. Its canonical bytes (sorted keys, no
+// whitespace) are what the message id is the SHA-256 of.
+struct envelope {
+    std::string room;
+    std::string author;  // peer id of the author
+    std::string nick;    // author's nick when written
+    std::uint64_t seq = 0;  // per-author sequence number, from 1
+    std::int64_t ts = 0;    // wall-clock milliseconds since the Unix epoch
+    std::string body;
+};
+
+struct chat {
+    envelope env;
+    // The envelope object exactly as received (unknown fields included): the message id is
+    // computed from it and it is forwarded unchanged.
+    nlohmann::json raw;
+};
+
+struct ping {
+    std::uint64_t nonce = 0;
+};
+struct pong {
+    std::uint64_t nonce = 0;
+};
+struct bye {
+    std::string reason;
+};
+struct error {
+    std::string message;
+};
+// The sender's nick changed; it applies to its link with the receiver.
+struct nick {
+    std::string nick;
+};
+
+using message = std::variant<hello, peers, chat, ping, pong, bye, error, nick>;
+
+enum class parse_status {
+    ok,
+    unknown_type,  // well-formed object with a "type" this version does not know: reply error
+    malformed,     // anything else wrong: close the connection
+};
+
+struct parse_result {
+    parse_status status;
+    std::optional<message> msg;  // set when status == ok
+    std::string type;            // the "type" field, when there was one
+    std::string error;           // a sentence naming the field and what was wrong
+};
+
+// Parses and validates one frame's JSON text. Unknown fields are ignored.
+parse_result parse_message(std::string_view json_text);
+
+// JSON text of a message (for chat, the raw envelope is written as is when it is an
+// object, otherwise it is built from env).
+std::string serialize(const message& m);
+
+// The envelope as JSON, for an author writing a new message.
+nlohmann::json envelope_to_json(const envelope& e);
+
+// Canonical bytes of an envelope: sorted keys, no whitespace, UTF-8 unescaped.
+std::string canonical_bytes(const nlohmann::json& envelope);
+
+}  // namespace confab::protocol

@@ -1,0 +1,29 @@
+#pragma once
+// Field rules shared by the wire and the fronts, so that a user hears of a bad nick or a
+// too-long message before anything is sent. Each returns an empty string when the value is
+// fine, else a sentence naming what is wrong. Pure.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace confab::protocol {
+
+inline constexpr std::size_t max_nick_bytes = 32;
+inline constexpr std::size_t max_room_bytes = 64;
+inline constexpr std::size_t max_body_bytes = 16 * 1024;
+inline constexpr std::size_t peer_id_length = 52;  // base32 of a 32-byte Ed25519 key
+inline constexpr std::size_t max_peers_per_list = 64;
+
+bool is_valid_utf8(std::string_view s);
+
+// 1..32 bytes of UTF-8, no whitespace or control characters.
+std::string check_nick(std::string_view nick);
+// 1..64 bytes of UTF-8, no whitespace or control characters.
+std::string check_room(std::string_view room);
+// 1..16 KiB of UTF-8, not only whitespace, no NUL.
+std::string check_body(std::string_view body);
+// 52 characters of lowercase base32 (a-z, 2-7).
+std::string check_peer_id(std::string_view id);
+
+}  // namespace confab::protocol
