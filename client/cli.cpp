@@ -1,0 +1,103 @@
+#include "client/cli.hpp"
+
+#include <cstdlib>
+
+#include "core/data_dir.hpp"
+#include "protocol/validate.hpp"
+
+namespace confab::client {
+
+namespace {
+
+std::string default_nick() {
+    const char* user = std::getenv("USER");
+    if (user && protocol::check_nick(user).empty()) return user;
+    return "anon";
+}
+
+}  // namespace
+
+std::string usage() {
+    return "usage: confab [--headless] [--nick NAME] [--listen HOST:PORT] [--join HOST:PORT]...\n"
+           "              [--room NAME] [--data-dir DIR] [--downloads DIR]\n"
+           "              [--log-level error|warn|info|debug]\n"
+           "\n"
+           "  --headless          read commands from stdin, write JSON events to stdout\n"
+           "  --nick NAME         your name in the room (default: $USER)\n"
+           "  --listen HOST:PORT  where peers reach you (default 0.0.0.0:7447; port 0: any)\n"
+           "  --join HOST:PORT    a peer already in the mesh (repeatable)\n"
+           "  --room NAME         the room to chat in (default: lobby)\n"
+           "  --data-dir DIR      identity and known peers (default: "
+           "$XDG_DATA_HOME/confab or ~/.local/share/confab)\n"
+           "  --downloads DIR     where received files go (default: ~/Downloads/confab)\n"
+           "  --log-level LEVEL   what goes to stderr (default: info)\n"
+           "  --help, --version\n";
+}
+
+cli_result parse_cli(const std::vector<std::string>& args) {
+    options o;
+    bool nick_given = false;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string flag = args[i];
+        std::optional<std::string> inline_value;
+        if (auto eq = flag.find('='); flag.starts_with("--") && eq != std::string::npos) {
+            inline_value = flag.substr(eq + 1);
+            flag.resize(eq);
+        }
+        auto value = [&]() -> std::optional<std::string> {
+            if (inline_value) return inline_value;
+            if (i + 1 < args.size()) return args[++i];
+            return std::nullopt;
+        };
+        auto fail = [](std::string why) { return cli_result{std::nullopt, std::move(why)}; };
+
+        if (flag == "--headless" || flag == "--help" || flag == "-h" || flag == "--version") {
+            if (inline_value) return fail(flag + " takes no value");
+            if (flag == "--headless") o.headless = true;
+            else if (flag == "--version") o.version = true;
+            else o.help = true;
+            continue;
+        }
+        if (flag != "--nick" && flag != "--listen" && flag != "--join" && flag != "--room" &&
+            flag != "--data-dir" && flag != "--downloads" && flag != "--log-level") {
+            return fail("unknown option \"" + args[i] + "\"");
+        }
+        auto v = value();
+        if (!v) return fail(flag + " needs a value");
+        std::string error;
+        if (flag == "--nick") {
+            if (auto p = protocol::check_nick(*v); !p.empty()) return fail("--nick: " + p);
+            o.nick = *v;
+            nick_given = true;
+        } else if (flag == "--room") {
+            if (auto p = protocol::check_room(*v); !p.empty()) return fail("--room: " + p);
+            o.room = *v;
+        } else if (flag == "--listen") {
+            auto hp = protocol::parse_host_port(*v, &error, /*allow_port_zero=*/true);
+            if (!hp) return fail("--listen: " + error);
+            o.listen = *hp;
+            o.listen_explicit = true;
+        } else if (flag == "--join") {
+            auto hp = protocol::parse_host_port(*v, &error);
+            if (!hp) return fail("--join: " + error);
+            o.joins.push_back(*hp);
+        } else if (flag == "--data-dir") {
+            if (v->empty()) return fail("--data-dir needs a folder");
+            o.data_dir = *v;
+            o.data_dir_explicit = true;
+        } else if (flag == "--downloads") {
+            if (v->empty()) return fail("--downloads needs a folder");
+            o.downloads = *v;
+        } else if (flag == "--log-level") {
+            if (!core::parse_log_level(*v, &o.log_level)) {
+                return fail("--log-level must be error, warn, info or debug (got \"" + *v + "\")");
+            }
+        }
+    }
+    if (!nick_given) o.nick = default_nick();
+    if (o.data_dir.empty()) o.data_dir = core::default_data_dir();
+    if (o.downloads.empty()) o.downloads = core::default_downloads_dir();
+    return {o, {}};
+}
+
+}  // namespace confab::client

@@ -1,0 +1,92 @@
+#include "client/command.hpp"
+
+#include <array>
+
+namespace confab::client {
+
+namespace {
+
+struct command_spec {
+    std::string_view name;
+    std::string_view usage;
+    std::string_view summary;
+};
+
+constexpr std::array<command_spec, 5> commands{{
+    {"nick", "/nick NAME", "change your nick"},
+    {"peers", "/peers", "list the peers you are connected to"},
+    {"connect", "/connect HOST:PORT", "connect to a peer (it is redialled while down)"},
+    {"help", "/help", "show this list"},
+    {"quit", "/quit", "say bye to your peers and leave"},
+}};
+
+std::string_view trim(std::string_view s) {
+    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+const command_spec* find_spec(std::string_view name) {
+    for (const auto& c : commands) {
+        if (c.name == name) return &c;
+    }
+    return nullptr;
+}
+
+cmd_error usage_error(const command_spec& spec) {
+    return {"usage: " + std::string(spec.usage) + " (" + std::string(spec.summary) + ")"};
+}
+
+}  // namespace
+
+command parse_command(std::string_view line) {
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (trim(line).empty()) return cmd_none{};
+    if (line.front() != '/') return cmd_say{std::string(line)};
+    if (line.starts_with("//")) return cmd_say{std::string(line.substr(1))};
+
+    std::string_view rest = line.substr(1);
+    auto space = rest.find_first_of(" \t");
+    std::string_view name = rest.substr(0, space);
+    std::string_view args = space == std::string_view::npos ? "" : trim(rest.substr(space));
+
+    const command_spec* spec = find_spec(name);
+    if (!spec) {
+        return cmd_error{"unknown command /" + std::string(name) +
+                         "; type /help for the list (start a message with // to send a "
+                         "line that begins with /)"};
+    }
+    if (name == "nick") {
+        if (args.empty() || args.find_first_of(" \t") != std::string_view::npos) {
+            return usage_error(*spec);
+        }
+        return cmd_nick{std::string(args)};
+    }
+    if (name == "connect") {
+        if (args.empty()) return usage_error(*spec);
+        std::string error;
+        auto address = protocol::parse_host_port(args, &error);
+        if (!address) return cmd_error{error};
+        return cmd_connect{*address};
+    }
+    if (!args.empty()) {
+        return cmd_error{"/" + std::string(name) + " takes no arguments; " +
+                         std::string(usage_error(*spec).message)};
+    }
+    if (name == "peers") return cmd_peers{};
+    if (name == "help") return cmd_help{};
+    return cmd_quit{};
+}
+
+std::string help_text() {
+    std::string out = "Type a line to send it to the room. Commands:\n";
+    for (const auto& c : commands) {
+        out += "  " + std::string(c.usage);
+        out.append(c.usage.size() < 20 ? 20 - c.usage.size() : 1, ' ');
+        out += std::string(c.summary) + "\n";
+    }
+    return out;
+}
+
+}  // namespace confab::client

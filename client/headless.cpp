@@ -1,0 +1,164 @@
+#include "client/headless.hpp"
+
+#include <cstdio>
+#include <unistd.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/read_until.hpp>
+
+#include "client/command.hpp"
+#include "core/log.hpp"
+#include "peer/detail/coro.hpp"
+
+namespace confab::client {
+
+namespace {
+
+// A line longer than this is not a command anyone typed; it is dropped with an error.
+constexpr std::size_t max_line_bytes = 1024 * 1024;
+
+nlohmann::ordered_json peer_json(const peer::peer_info& p) {
+    return {{"peer_id", p.peer_id}, {"nick", p.nick}, {"addr", p.addr}};
+}
+
+template <typename... Fs>
+struct overloaded : Fs... {
+    using Fs::operator()...;
+};
+template <typename... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+}  // namespace
+
+// A duplicate of stdin, so that closing our descriptor never closes fd 0 itself.
+headless_front::headless_front(asio::io_context& io) : io_(io), input_(io, ::dup(STDIN_FILENO)) {}
+
+void headless_front::start(peer::node& node, std::function<void()> on_done) {
+    node_ = &node;
+    on_done_ = std::move(on_done);
+    asio::co_spawn(io_, read_loop(), [this](std::exception_ptr e) {
+        if (e) core::log(core::log_level::error, "headless", "reading commands failed");
+        if (node_) node_->shutdown();
+        if (on_done_) on_done_();
+    });
+}
+
+void headless_front::stop() {
+    quitting_ = true;
+    std::error_code ignored;
+    input_.close(ignored);
+}
+
+asio::awaitable<void> headless_front::read_loop() {
+    std::string buffer;
+    bool discarding = false;  // inside an over-long line, until its newline
+    while (!quitting_) {
+        auto [ec, n] = co_await asio::async_read_until(
+            input_, asio::dynamic_buffer(buffer, max_line_bytes), '\n', peer::detail::use_nothrow);
+        if (ec == asio::error::not_found) {
+            // The buffer is full and holds no newline.
+            if (!discarding) {
+                on_error("input line longer than " + std::to_string(max_line_bytes) +
+                         " bytes; ignored");
+            }
+            discarding = true;
+            buffer.clear();
+            continue;
+        }
+        if (ec) {
+            // EOF: a last line without its newline is still a command.
+            if (!buffer.empty() && !discarding && !quitting_) execute(buffer);
+            co_return;
+        }
+        std::string line = buffer.substr(0, n - 1);
+        buffer.erase(0, n);
+        if (discarding) {
+            discarding = false;
+            continue;
+        }
+        execute(line);
+    }
+}
+
+void headless_front::execute(const std::string& line) {
+    std::visit(overloaded{
+                   [](const cmd_none&) {},
+                   [&](const cmd_say& c) { node_->say(c.text); },
+                   [&](const cmd_nick& c) { node_->set_nick(c.nick); },
+                   [&](const cmd_peers&) { node_->list_peers(); },
+                   [&](const cmd_connect& c) { node_->connect(c.address); },
+                   [&](const cmd_help&) { emit({{"event", "help"}, {"text", help_text()}}); },
+                   [&](const cmd_quit&) { quitting_ = true; },
+                   [&](const cmd_error& c) { on_error(c.message); },
+               },
+               parse_command(line));
+}
+
+void headless_front::emit(const nlohmann::ordered_json& event) {
+    // Text from the network is validated UTF-8, but a nick from $USER need not be: replace,
+    // never throw.
+    std::string line = event.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    line += '\n';
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+}
+
+void headless_front::on_ready(const std::string& peer_id, const std::string& nick,
+                              const std::string& listen, const std::string& room) {
+    emit({{"event", "ready"},
+          {"peer_id", peer_id},
+          {"nick", nick},
+          {"listen", listen},
+          {"room", room}});
+}
+
+void headless_front::on_peer_up(const peer::peer_info& peer) {
+    nlohmann::ordered_json j{{"event", "peer_up"}};
+    j.update(peer_json(peer));
+    emit(j);
+}
+
+void headless_front::on_peer_down(const peer::peer_info& peer, const std::string& reason) {
+    nlohmann::ordered_json j{{"event", "peer_down"}};
+    j.update(peer_json(peer));
+    j["reason"] = reason;
+    emit(j);
+}
+
+void headless_front::on_message(const peer::chat_message& m) {
+    emit({{"event", "message"},
+          {"id", m.id},
+          {"room", m.room},
+          {"from", m.from},
+          {"peer_id", m.peer_id},
+          {"text", m.text},
+          {"ts", m.ts},
+          {"own", m.own}});
+}
+
+void headless_front::on_nick(const std::string& peer_id, const std::string& old_nick,
+                             const std::string& new_nick, bool own) {
+    emit({{"event", "nick"},
+          {"peer_id", peer_id},
+          {"old", old_nick},
+          {"nick", new_nick},
+          {"own", own}});
+}
+
+void headless_front::on_peers(const std::vector<peer::peer_info>& peers,
+                              std::size_t connections) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& p : peers) list.push_back(peer_json(p));
+    emit({{"event", "peers"}, {"peers", list}, {"connections", connections}});
+}
+
+void headless_front::on_error(const std::string& message) {
+    emit({{"event", "error"}, {"message", message}});
+}
+
+void headless_front::on_notice(const std::string& message) {
+    emit({{"event", "notice"}, {"message", message}});
+}
+
+}  // namespace confab::client

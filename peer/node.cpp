@@ -1,0 +1,546 @@
+#include "peer/node.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <exception>
+#include <system_error>
+
+#include <asio/co_spawn.hpp>
+#include <asio/connect.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include "core/atomic_file.hpp"
+#include "core/log.hpp"
+#include "core/message_id.hpp"
+#include "protocol/validate.hpp"
+
+namespace confab::peer {
+
+namespace {
+
+using asio::ip::tcp;
+using clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
+
+constexpr const char* component = "peer";
+// Sequence numbers are reserved on disk in blocks, so that a crash skips numbers but never
+// reuses one, at the cost of one small write per block.
+constexpr std::uint64_t seq_block = 1000;
+
+// Completion handler for top-level coroutines: an escaped exception is a bug; say so.
+auto log_exceptions(std::string what) {
+    return [what = std::move(what)](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            core::log(core::log_level::error, component, what, " failed: ", ex.what());
+        }
+    };
+}
+
+std::string endpoint_string(const tcp::endpoint& ep) {
+    return protocol::host_port{ep.address().to_string(), ep.port()}.to_string();
+}
+
+std::int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+bool is_power_of_two(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+template <typename... Fs>
+struct overloaded : Fs... {
+    using Fs::operator()...;
+};
+template <typename... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+}  // namespace
+
+node::node(asio::io_context& io, core::identity identity, node_config config, event_sink& sink)
+    : io_(io),
+      identity_(std::move(identity)),
+      config_(std::move(config)),
+      sink_(sink),
+      loop_thread_(std::this_thread::get_id()),
+      nick_(config_.nick),
+      acceptor_(io),
+      maintenance_timer_(io),
+      book_(config_.backoff) {
+    auto state_path = config_.data_dir / "state.json";
+    std::error_code ec;
+    if (std::filesystem::exists(state_path, ec)) {
+        try {
+            auto state = nlohmann::json::parse(core::read_file(state_path));
+            seq_ = state.at("seq_reserved").get<std::uint64_t>();
+            seq_reserved_ = seq_;
+        } catch (const std::exception& e) {
+            // Losing it only risks reusing sequence numbers after a crash: warn, go on.
+            core::log(core::log_level::warn, component, "ignoring ", state_path.string(), ": ",
+                      e.what());
+        }
+    }
+}
+
+void node::assert_loop_thread() const { assert(std::this_thread::get_id() == loop_thread_); }
+
+void node::start() {
+    assert_loop_thread();
+    bind_listener();
+
+    auto peers_path = config_.data_dir / "peers.json";
+    std::error_code ec;
+    if (std::filesystem::exists(peers_path, ec)) {
+        try {
+            book_.load_json(nlohmann::json::parse(core::read_file(peers_path)));
+        } catch (const std::exception& e) {
+            core::log(core::log_level::warn, component, "ignoring ", peers_path.string(), ": ",
+                      e.what());
+        }
+    }
+    for (const auto& join : config_.joins) book_.add(join.to_string(), {}, /*pinned=*/true);
+
+    asio::co_spawn(io_, accept_loop(), log_exceptions("accepting connections"));
+    asio::co_spawn(io_, maintenance_loop(), log_exceptions("mesh maintenance"));
+}
+
+void node::bind_listener() {
+    std::error_code ec;
+    auto address = asio::ip::make_address(config_.listen.host, ec);
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + config_.listen.to_string() + ": \"" +
+                                 config_.listen.host + "\" is not an IP address");
+    }
+    auto try_port = [&](std::uint16_t port) {
+        std::error_code e;
+        acceptor_.close(e);
+        tcp::endpoint ep(address, port);
+        acceptor_.open(ep.protocol(), e);
+        if (!e) acceptor_.set_option(tcp::acceptor::reuse_address(true), e);
+        if (!e) acceptor_.bind(ep, e);
+        if (!e) acceptor_.listen(asio::socket_base::max_listen_connections, e);
+        return e;
+    };
+
+    const std::uint16_t wanted = config_.listen.port;
+    ec = try_port(wanted);
+    // Without an explicit --listen a second peer on the same machine just works: it takes
+    // the next free port (or any) and says which.
+    if (ec && !config_.listen_explicit && wanted != 0) {
+        for (std::uint16_t p = wanted + 1; ec && p != 0 && p <= wanted + 9; ++p) ec = try_port(p);
+        if (ec) ec = try_port(0);
+    }
+    if (ec) {
+        throw std::runtime_error("cannot listen on " + config_.listen.to_string() + ": " +
+                                 ec.message());
+    }
+    auto local = acceptor_.local_endpoint();
+    listen_port_ = local.port();
+    sink_.on_ready(peer_id(), nick_, endpoint_string(local), config_.room);
+    if (wanted != 0 && listen_port_ != wanted) {
+        sink_.on_notice("port " + std::to_string(wanted) + " is in use (another confab?); " +
+                        "listening on " + std::to_string(listen_port_) + " instead");
+    }
+    core::log(core::log_level::info, component, "listening on ", endpoint_string(local),
+              " as ", peer_id());
+}
+
+asio::awaitable<void> node::accept_loop() {
+    while (!stopping_) {
+        auto [ec, socket] = co_await acceptor_.async_accept(detail::use_nothrow);
+        if (stopping_) co_return;
+        if (ec) {
+            // Running out of descriptors is temporary; anything else is logged and retried
+            // after a pause so that an error cannot turn into a busy loop.
+            core::log(core::log_level::warn, component, "accept failed: ", ec.message());
+            co_await detail::timeout(std::chrono::milliseconds(100));
+            continue;
+        }
+        if (inbound_ >= config_.max_inbound) {
+            core::log(core::log_level::warn, component, "refusing a connection: already ",
+                      inbound_, " inbound");
+            continue;
+        }
+        socket.set_option(tcp::no_delay(true), ec);
+        asio::co_spawn(io_, serve(std::move(socket), {}), log_exceptions("inbound connection"));
+    }
+}
+
+asio::awaitable<void> node::maintenance_loop() {
+    auto next_gossip = clock::now() + config_.gossip_every;
+    while (!stopping_) {
+        auto now = clock::now();
+        if (now >= next_gossip) {
+            // Periodic peer exchange heals partitions that one-off announcements missed.
+            for (auto& [id, n] : neighbours_) {
+                auto list = known_peers_for(id);
+                if (!list.list.empty()) n.link->send(make_frame(list));
+            }
+            next_gossip = now + config_.gossip_every;
+        }
+        dial_due();
+        auto wake = next_gossip;
+        if (auto due = book_.next_due()) {
+            // Due but not dialled (enough links, or already connected by another address):
+            // look again later; new events poke the loop sooner.
+            wake = std::min(wake, *due > now ? *due : now + std::chrono::seconds(5));
+        }
+        maintenance_timer_.expires_at(wake);
+        co_await maintenance_timer_.async_wait(detail::use_nothrow);
+    }
+}
+
+void node::dial_due() {
+    if (stopping_) return;
+    const std::size_t busy = neighbours_.size() + dialling_;
+    std::size_t slots = config_.target_links > busy ? config_.target_links - busy : 0;
+    auto connected_elsewhere = [this](const core::address_book::entry& e) {
+        return !e.peer_id.empty() && neighbours_.count(e.peer_id) > 0;
+    };
+    for (const auto& addr : book_.due(clock::now(), book_.size(), connected_elsewhere)) {
+        const auto* e = book_.find(addr);
+        // Addresses the user named are dialled whatever the target.
+        if (!e->pinned) {
+            if (slots == 0) continue;
+            --slots;
+        }
+        book_.dial_started(addr);
+        ++dialling_;
+        asio::co_spawn(io_, dial(addr), log_exceptions("dialling " + addr));
+    }
+}
+
+asio::awaitable<void> node::dial(std::string addr) {
+    std::string error;
+    auto target = protocol::parse_host_port(addr, &error);
+    std::vector<tcp::endpoint> endpoints;
+    if (target) {
+        std::error_code ec;
+        auto ip = asio::ip::make_address(target->host, ec);
+        if (!ec) {
+            endpoints.emplace_back(ip, target->port);
+        } else {
+            tcp::resolver resolver(io_);
+            auto [rec, results] = co_await resolver.async_resolve(
+                target->host, std::to_string(target->port), detail::use_nothrow);
+            if (rec) error = "cannot resolve \"" + target->host + "\": " + rec.message();
+            for (const auto& r : results) endpoints.push_back(r.endpoint());
+        }
+    }
+    if (endpoints.empty()) {
+        --dialling_;
+        dial_failed(addr, error.empty() ? "no address to dial" : error);
+        co_return;
+    }
+
+    if (stopping_) {
+        --dialling_;
+        co_return;
+    }
+    peer_stream socket(io_);
+    connecting_.insert(&socket);
+    auto result = co_await (asio::async_connect(socket, endpoints, detail::use_nothrow) ||
+                            detail::timeout(config_.dial_timeout));
+    connecting_.erase(&socket);
+    --dialling_;
+    if (result.index() == 1) {
+        dial_failed(addr, "no answer within " +
+                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                                 config_.dial_timeout)
+                                                 .count()) +
+                              " s");
+        co_return;
+    }
+    if (auto [ec, ep] = std::get<0>(result); ec) {
+        dial_failed(addr, ec.message());
+        co_return;
+    }
+    if (stopping_) co_return;
+    std::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    co_await serve(std::move(socket), addr);
+}
+
+void node::dial_failed(const std::string& addr, const std::string& why) {
+    if (stopping_) return;
+    auto delay = book_.dial_failed(addr, clock::now());
+    const auto* e = book_.find(addr);
+    core::log(core::log_level::info, component, "could not reach ", addr, ": ", why);
+    // Only addresses the user named are worth interrupting them for, and less and less often.
+    if (e && e->pinned && delay && is_power_of_two(e->failures)) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count();
+        sink_.on_error("could not reach " + addr + " (" + why + "); retrying in " +
+                       std::to_string((ms + 999) / 1000) + " s");
+    }
+    poke_maintenance();
+}
+
+asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
+    const bool outbound = !dialled.empty();
+    std::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) {
+        if (outbound) dial_failed(dialled, ec.message());
+        co_return;
+    }
+    const std::string remote_text = endpoint_string(remote);
+
+    peer_link l(std::move(socket), outbound, config_.limits);
+    links_.insert(&l);
+    if (!outbound) ++inbound_;
+    struct unlist {
+        node& n;
+        peer_link* l;
+        ~unlist() {
+            n.links_.erase(l);
+            if (!l->outbound()) --n.inbound_;
+        }
+    } unlist_on_exit{*this, &l};
+
+    auto theirs = co_await l.handshake(our_hello());
+    if (!theirs) {
+        core::log(core::log_level::info, component, "no handshake with ", remote_text, ": ",
+                  l.close_reason());
+        if (outbound) dial_failed(dialled, l.close_reason());
+        co_return;
+    }
+    if (stopping_) co_return;
+
+    auto ignore = [](peer_link&, protocol::message&, const std::string&) {};
+    if (theirs->peer_id == peer_id()) {
+        if (outbound) {
+            const auto* e = book_.find(dialled);
+            if (e && e->pinned) sink_.on_error(dialled + " is this peer's own address");
+            book_.mark_self(dialled);
+        }
+        l.close("connected to ourselves", "self");
+        co_await l.run(ignore);
+        co_return;
+    }
+
+    neighbour candidate{&l, {theirs->peer_id, theirs->nick, remote_text}, {}, dialled};
+    if (theirs->listen_port != 0) {
+        candidate.advertised =
+            protocol::host_port{remote.address().to_string(), theirs->listen_port}.to_string();
+        candidate.info.addr = candidate.advertised;
+    }
+    if (outbound) book_.dial_succeeded(dialled, theirs->peer_id);
+
+    const std::string id = theirs->peer_id;
+    if (admit(l, *theirs, candidate)) {
+        core::log(core::log_level::info, component, "connected to ", theirs->nick, " (", id,
+                  ") at ", remote_text, outbound ? ", dialled" : ", accepted");
+        co_await l.run([this, &id](peer_link& from, protocol::message& m, const std::string& p) {
+            on_link_message(from, id, m, p);
+        });
+    } else {
+        co_await l.run(ignore);
+    }
+
+    auto it = neighbours_.find(id);
+    if (it != neighbours_.end() && it->second.link == &l) {
+        auto info = it->second.info;
+        neighbours_.erase(it);
+        core::log(core::log_level::info, component, "lost ", info.nick, " (", id, "): ",
+                  l.close_reason());
+        sink_.on_peer_down(info, l.close_reason());
+    }
+    if (outbound) book_.disconnected(dialled, clock::now());
+    poke_maintenance();
+}
+
+bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidate) {
+    const std::string& id = theirs.peer_id;
+    auto it = neighbours_.find(id);
+    if (it != neighbours_.end()) {
+        // Both ends apply the same rule, so they agree on which link survives: the one
+        // dialled by the smaller peer id; between two dialled by the same peer, the older.
+        auto dialler = [&](const peer_link& x) -> const std::string& {
+            return x.outbound() ? peer_id() : id;
+        };
+        peer_link& existing = *it->second.link;
+        if (!(dialler(l) < dialler(existing))) {
+            l.close("duplicate connection", "duplicate");
+            return false;
+        }
+        existing.close("duplicate connection", "duplicate");
+        it->second = std::move(candidate);
+    } else {
+        it = neighbours_.emplace(id, std::move(candidate)).first;
+        sink_.on_peer_up(it->second.info);
+    }
+
+    // Peer exchange: the newcomer learns our neighbours, our neighbours learn the newcomer.
+    auto list = known_peers_for(id);
+    if (!list.list.empty()) l.send(make_frame(list));
+    if (const auto& advertised = it->second.advertised; !advertised.empty()) {
+        book_.add(advertised, id);
+        broadcast(make_frame(protocol::peers{{{id, advertised}}}), &l);
+    }
+    return true;
+}
+
+void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
+                           const std::string& payload) {
+    std::visit(overloaded{
+                   [&](protocol::chat& chat) { on_chat(l, chat, payload); },
+                   [&](protocol::peers& peers) {
+                       for (const auto& p : peers.list) {
+                           if (p.peer_id != this->peer_id()) book_.add(p.addr, p.peer_id);
+                       }
+                       poke_maintenance();
+                   },
+                   [&](protocol::nick& renamed) {
+                       auto it = neighbours_.find(peer_id);
+                       if (it == neighbours_.end() || it->second.link != &l) return;
+                       auto old = std::exchange(it->second.info.nick, renamed.nick);
+                       if (old != renamed.nick) sink_.on_nick(peer_id, old, renamed.nick, false);
+                   },
+                   [](auto&) {},
+               },
+               msg);
+}
+
+void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& payload) {
+    auto id = core::message_id(chat.raw);
+    if (!seen_.insert(id)) return;
+    // Forward the frame as received: the id stays the same for every peer.
+    broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
+    if (chat.env.room != config_.room) return;
+    sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author,
+                      chat.env.body, chat.env.ts, false});
+}
+
+void node::broadcast(const frame_ptr& frame, const peer_link* except) {
+    for (auto& [id, n] : neighbours_) {
+        if (n.link != except) n.link->send(frame);
+    }
+}
+
+protocol::peers node::known_peers_for(const std::string& recipient) const {
+    protocol::peers out;
+    for (const auto& [id, n] : neighbours_) {
+        if (id == recipient || n.advertised.empty()) continue;
+        if (out.list.size() >= protocol::max_peers_per_list) break;
+        out.list.push_back({id, n.advertised});
+    }
+    return out;
+}
+
+protocol::hello node::our_hello() const {
+    protocol::hello h;
+    h.peer_id = peer_id();
+    h.nick = nick_;
+    h.listen_port = listen_port_;
+    h.rooms = {config_.room};
+    return h;
+}
+
+void node::say(const std::string& text) {
+    assert_loop_thread();
+    if (auto problem = protocol::check_body(text); !problem.empty()) {
+        sink_.on_error(problem);
+        return;
+    }
+    protocol::envelope env{config_.room, peer_id(), nick_, next_seq(), now_ms(), text};
+    protocol::chat chat{env, protocol::envelope_to_json(env)};
+    auto id = core::message_id(chat.raw);
+    seen_.insert(id);
+    broadcast(make_frame(chat), nullptr);
+    sink_.on_message({std::move(id), env.room, env.nick, env.author, env.body, env.ts, true});
+}
+
+std::uint64_t node::next_seq() {
+    if (++seq_ > seq_reserved_) {
+        seq_reserved_ = seq_ + seq_block - 1;
+        try {
+            nlohmann::json state{{"seq_reserved", seq_reserved_}};
+            core::write_file_atomically(config_.data_dir / "state.json", state.dump() + "\n",
+                                        0600);
+        } catch (const std::exception& e) {
+            core::log(core::log_level::warn, component, "cannot save state: ", e.what());
+        }
+    }
+    return seq_;
+}
+
+void node::set_nick(const std::string& nick) {
+    assert_loop_thread();
+    if (auto problem = protocol::check_nick(nick); !problem.empty()) {
+        sink_.on_error(problem);
+        return;
+    }
+    if (nick == nick_) return;
+    auto old = std::exchange(nick_, nick);
+    broadcast(make_frame(protocol::nick{nick_}), nullptr);
+    sink_.on_nick(peer_id(), old, nick_, true);
+}
+
+void node::list_peers() {
+    assert_loop_thread();
+    std::vector<peer_info> list;
+    for (const auto& [id, n] : neighbours_) list.push_back(n.info);
+    std::sort(list.begin(), list.end(), [](const peer_info& a, const peer_info& b) {
+        return std::tie(a.nick, a.peer_id) < std::tie(b.nick, b.peer_id);
+    });
+    sink_.on_peers(list, links_.size());
+}
+
+void node::connect(const protocol::host_port& address) {
+    assert_loop_thread();
+    const auto addr = address.to_string();
+    if (const auto* e = book_.find(addr); e && e->self) {
+        sink_.on_error(addr + " is this peer's own address");
+        return;
+    }
+    if (!book_.add(addr, {}, /*pinned=*/true)) {
+        sink_.on_error("cannot add " + addr + ": the address book is full of named addresses");
+        return;
+    }
+    const auto* e = book_.find(addr);
+    if (e->connected || e->dialling) {
+        sink_.on_notice("already connected or connecting to " + addr);
+        return;
+    }
+    if (auto it = neighbours_.find(e->peer_id); !e->peer_id.empty() && it != neighbours_.end()) {
+        sink_.on_notice("already connected to " + it->second.info.nick + " at " + addr);
+        return;
+    }
+    // The user asked now: dial now, whatever the back-off says.
+    book_.dial_started(addr);
+    ++dialling_;
+    asio::co_spawn(io_, dial(addr), log_exceptions("dialling " + addr));
+}
+
+void node::shutdown() {
+    assert_loop_thread();
+    if (stopping_) return;
+    stopping_ = true;
+    save_address_book();
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    maintenance_timer_.cancel();
+    for (auto* s : connecting_) s->close(ignored);
+    std::unordered_set<peer_link*> registered;
+    for (auto& [id, n] : neighbours_) registered.insert(n.link);
+    for (auto* l : links_) {
+        if (registered.count(l)) {
+            l->close("shutting down", "shutdown");
+        } else {
+            l->abort("shutting down");  // still greeting: nothing to say goodbye to yet
+        }
+    }
+}
+
+void node::save_address_book() const {
+    try {
+        core::write_file_atomically(config_.data_dir / "peers.json", book_.to_json().dump(1) + "\n",
+                                    0600);
+    } catch (const std::exception& e) {
+        core::log(core::log_level::warn, component, "cannot save known peers: ", e.what());
+    }
+}
+
+}  // namespace confab::peer

@@ -1,0 +1,37 @@
+#pragma once
+// Command-line options. Pure apart from reading the environment for defaults; main thread.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/log.hpp"
+#include "protocol/address.hpp"
+
+namespace confab::client {
+
+struct options {
+    bool headless = false;
+    bool help = false;
+    bool version = false;
+    std::string nick;  // default: $USER
+    std::string room = "lobby";
+    protocol::host_port listen{"0.0.0.0", 7447};
+    bool listen_explicit = false;
+    std::vector<protocol::host_port> joins;
+    std::filesystem::path data_dir;  // default: core::default_data_dir()
+    bool data_dir_explicit = false;
+    std::filesystem::path downloads;  // default: core::default_downloads_dir()
+    core::log_level log_level = core::log_level::info;
+};
+
+struct cli_result {
+    std::optional<options> opts;
+    std::string error;  // set when opts is empty: one sentence, then print usage and exit 2
+};
+
+cli_result parse_cli(const std::vector<std::string>& args);
+std::string usage();
+
+}  // namespace confab::client

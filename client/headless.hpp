@@ -1,0 +1,50 @@
+#pragma once
+// The headless front for scripts, bots and tests: commands from stdin, one a line; events to
+// stdout as JSON, one object a line, each with an "event" field. Main thread only.
+
+#include <functional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "peer/event_sink.hpp"
+#include "peer/node.hpp"
+
+namespace confab::client {
+
+class headless_front : public peer::event_sink {
+public:
+    explicit headless_front(asio::io_context& io);
+
+    // Starts reading commands. At EOF or /quit the node is shut down and `on_done` runs.
+    void start(peer::node& node, std::function<void()> on_done);
+    // Stops reading stdin (on a signal); the node is shut down by the caller.
+    void stop();
+
+    void on_ready(const std::string& peer_id, const std::string& nick, const std::string& listen,
+                  const std::string& room) override;
+    void on_peer_up(const peer::peer_info& peer) override;
+    void on_peer_down(const peer::peer_info& peer, const std::string& reason) override;
+    void on_message(const peer::chat_message& message) override;
+    void on_nick(const std::string& peer_id, const std::string& old_nick,
+                 const std::string& new_nick, bool own) override;
+    void on_peers(const std::vector<peer::peer_info>& peers, std::size_t connections) override;
+    void on_error(const std::string& message) override;
+    void on_notice(const std::string& message) override;
+
+private:
+    asio::awaitable<void> read_loop();
+    void execute(const std::string& line);
+    void emit(const nlohmann::ordered_json& event);
+
+    asio::io_context& io_;
+    asio::posix::stream_descriptor input_;
+    peer::node* node_ = nullptr;
+    std::function<void()> on_done_;
+    bool quitting_ = false;
+};
+
+}  // namespace confab::client

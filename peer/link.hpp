@@ -1,0 +1,338 @@
+#pragma once
+// One connection to a neighbour: the hello handshake, then a reader, a writer and a watchdog
+// coroutine that live and die together. The link object lives in the frame of the coroutine
+// that serves the connection. Main thread only.
+//
+// It is a template on its stream so that the same code runs over plain TCP and, in one
+// place (peer_link in node.hpp), over a TLS stream.
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <asio/buffer.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include "core/log.hpp"
+#include "peer/detail/coro.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/messages.hpp"
+
+namespace confab::peer {
+
+using namespace std::chrono_literals;
+
+struct link_limits {
+    // A connection that has not said hello by then is dropped (and cannot pin a slot).
+    std::chrono::steady_clock::duration hello_timeout = 5s;
+    // Silence this long makes us ask "are you there?" ...
+    std::chrono::steady_clock::duration ping_after = 15s;
+    // ... and this long means the neighbour is gone even if TCP has not noticed.
+    std::chrono::steady_clock::duration dead_after = 45s;
+    // A neighbour that reads slower than we write is dropped before it eats our memory.
+    std::size_t max_queue_bytes = 8 * 1024 * 1024;
+    // How long a closing link may take to flush its last frames (bye, error).
+    std::chrono::steady_clock::duration flush_grace = 2s;
+};
+
+// A frame ready to write, shared by every link a broadcast goes to.
+using frame_ptr = std::shared_ptr<const std::string>;
+frame_ptr make_frame(const protocol::message& m);
+
+template <typename Stream>
+class link {
+public:
+    // Receives every message the link does not handle itself (peers, chat, nick).
+    using message_handler =
+        std::function<void(link&, protocol::message&, const std::string& payload)>;
+
+    link(Stream stream, bool outbound, link_limits limits)
+        : stream_(std::move(stream)),
+          outbound_(outbound),
+          limits_(limits),
+          bell_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()),
+          watchdog_timer_(stream_.get_executor()) {}
+
+    link(const link&) = delete;
+    link& operator=(const link&) = delete;
+
+    // Sends our hello and reads theirs, within limits.hello_timeout. On failure returns
+    // nullopt and close_reason() says why.
+    asio::awaitable<std::optional<protocol::hello>> handshake(const protocol::hello& ours) {
+        using namespace asio::experimental::awaitable_operators;
+        auto result = co_await (exchange_hellos(ours) || detail::timeout(limits_.hello_timeout));
+        if (result.index() == 1) {
+            record_reason("no hello within " + seconds(limits_.hello_timeout));
+            co_return std::nullopt;
+        }
+        co_return std::get<0>(std::move(result));
+    }
+
+    // Serves the connection until it ends, then closes the socket. Frames queued with send()
+    // before run() are written first.
+    asio::awaitable<void> run(message_handler handler) {
+        using namespace asio::experimental::awaitable_operators;
+        last_received_ = std::chrono::steady_clock::now();
+        co_await (read_loop(handler) || write_loop() || watchdog_loop());
+        close_socket();
+    }
+
+    // Queues a frame. Never blocks; a neighbour whose queue grows past the limit is dropped.
+    void send(frame_ptr frame) {
+        if (closing_) return;
+        queued_bytes_ += frame->size();
+        if (queued_bytes_ > limits_.max_queue_bytes) {
+            abort("send queue over " + std::to_string(limits_.max_queue_bytes >> 20) +
+                  " MiB: neighbour reads too slowly");
+            return;
+        }
+        queue_.push_back(std::move(frame));
+        bell_.cancel();
+    }
+
+    // Says bye (when bye_reason is not empty), flushes what is queued and closes, within
+    // limits.flush_grace. The first reason given is the one reported.
+    void close(std::string reason, std::string bye_reason = {}) {
+        if (closing_) return;
+        if (!bye_reason.empty()) send(make_frame(protocol::bye{std::move(bye_reason)}));
+        record_reason(std::move(reason));
+        closing_ = true;
+        close_deadline_ = std::chrono::steady_clock::now() + limits_.flush_grace;
+        bell_.cancel();
+        watchdog_timer_.cancel();
+    }
+
+    // Closes now; whatever is queued is dropped (the loops end on the closed socket).
+    void abort(std::string reason) {
+        record_reason(std::move(reason));
+        closing_ = true;
+        close_socket();
+    }
+
+    bool outbound() const { return outbound_; }
+    bool closing() const { return closing_; }
+    const std::string& close_reason() const { return close_reason_; }
+    std::size_t queued_bytes() const { return queued_bytes_; }
+    Stream& stream() { return stream_; }
+
+private:
+    asio::awaitable<std::optional<protocol::hello>> exchange_hellos(const protocol::hello& ours) {
+        std::string frame = protocol::encode_frame(protocol::serialize(ours));
+        auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(frame), detail::use_nothrow);
+        if (wec) {
+            record_reason("could not send hello: " + wec.message());
+            co_return std::nullopt;
+        }
+        std::array<char, 4096> buf;
+        for (;;) {
+            auto next = decoder_.next();
+            if (next.status == protocol::decode_status::error) {
+                co_await refuse("protocol error: " + next.error);
+                co_return std::nullopt;
+            }
+            if (next.status == protocol::decode_status::frame) {
+                auto parsed = protocol::parse_message(next.payload);
+                if (parsed.status != protocol::parse_status::ok) {
+                    co_await refuse("protocol error before hello: " + parsed.error);
+                    co_return std::nullopt;
+                }
+                auto* hello = std::get_if<protocol::hello>(&*parsed.msg);
+                if (!hello) {
+                    co_await refuse("expected hello first, got \"" + parsed.type + "\"");
+                    co_return std::nullopt;
+                }
+                if (hello->version != protocol::protocol_version) {
+                    co_await refuse("unsupported protocol version " +
+                                    std::to_string(hello->version));
+                    co_return std::nullopt;
+                }
+                co_return std::move(*hello);
+            }
+            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), detail::use_nothrow);
+            if (ec) {
+                record_reason(describe_read_error(ec) + " during handshake");
+                co_return std::nullopt;
+            }
+            decoder_.feed({buf.data(), n});
+        }
+    }
+
+    // Before run(): tell the other side what was wrong (best effort, bounded) and give up.
+    asio::awaitable<void> refuse(std::string reason) {
+        record_reason(reason);
+        using namespace asio::experimental::awaitable_operators;
+        std::string frame = protocol::encode_frame(protocol::serialize(protocol::error{reason}));
+        co_await (write_all(frame) || detail::timeout(limits_.flush_grace));
+    }
+
+    asio::awaitable<void> write_all(const std::string& frame) {
+        co_await asio::async_write(stream_, asio::buffer(frame), detail::use_nothrow);
+    }
+
+    asio::awaitable<void> read_loop(const message_handler& handler) {
+        std::array<char, 16 * 1024> buf;
+        for (;;) {
+            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), detail::use_nothrow);
+            if (ec) {
+                record_reason(describe_read_error(ec));
+                co_return;
+            }
+            last_received_ = std::chrono::steady_clock::now();
+            decoder_.feed({buf.data(), n});
+            for (;;) {
+                auto next = decoder_.next();
+                if (next.status == protocol::decode_status::need_more) break;
+                if (next.status == protocol::decode_status::error) {
+                    co_await protocol_failure(next.error);
+                    co_return;
+                }
+                auto parsed = protocol::parse_message(next.payload);
+                if (parsed.status == protocol::parse_status::malformed) {
+                    co_await protocol_failure(parsed.error);
+                    co_return;
+                }
+                if (parsed.status == protocol::parse_status::unknown_type) {
+                    // Newer peers may speak types we do not know: say so, stay connected.
+                    core::log(core::log_level::debug, "link", parsed.error);
+                    send(make_frame(protocol::error{parsed.error}));
+                    continue;
+                }
+                if (!handle(*parsed.msg, next.payload, handler)) co_return;
+            }
+        }
+    }
+
+    // Link-level messages are answered here; the rest go to the handler. False ends the link.
+    bool handle(protocol::message& msg, const std::string& payload,
+                const message_handler& handler) {
+        if (auto* p = std::get_if<protocol::ping>(&msg)) {
+            send(make_frame(protocol::pong{p->nonce}));
+        } else if (std::holds_alternative<protocol::pong>(msg)) {
+            // Receiving it already reset the silence clock.
+        } else if (auto* b = std::get_if<protocol::bye>(&msg)) {
+            record_reason(b->reason.empty() ? "neighbour said bye"
+                                            : "neighbour said bye (" + b->reason + ")");
+            return false;
+        } else if (auto* e = std::get_if<protocol::error>(&msg)) {
+            core::log(core::log_level::warn, "link", "neighbour reports: ", e->message);
+        } else if (std::holds_alternative<protocol::hello>(msg)) {
+            send(make_frame(protocol::error{"hello sent twice"}));
+            close("protocol error: hello sent twice");
+        } else {
+            // Even while closing: a duplicate link flushes messages that must not be lost.
+            handler(*this, msg, payload);
+        }
+        return true;
+    }
+
+    // The stream can no longer be trusted: say why, flush that, and close.
+    asio::awaitable<void> protocol_failure(const std::string& what) {
+        send(make_frame(protocol::error{what}));
+        close("protocol error: " + what);
+        co_await detail::wait_forever();  // the writer ends the link once the error is out
+    }
+
+    asio::awaitable<void> write_loop() {
+        std::vector<asio::const_buffer> batch;
+        for (;;) {
+            if (queue_.empty()) {
+                if (closing_) co_return;  // everything said; this ends the link
+                co_await bell_.async_wait(detail::use_nothrow);
+                if (co_await detail::cancelled()) co_return;
+                continue;
+            }
+            // Several small frames in one writev: a burst of chat costs one syscall.
+            constexpr std::size_t max_batch = 64;
+            std::size_t count = std::min(queue_.size(), max_batch);
+            batch.clear();
+            for (std::size_t i = 0; i < count; ++i) batch.push_back(asio::buffer(*queue_[i]));
+            auto [ec, n] = co_await asio::async_write(stream_, batch, detail::use_nothrow);
+            if (ec) {
+                record_reason("write failed: " + ec.message());
+                co_return;
+            }
+            for (std::size_t i = 0; i < count && !queue_.empty(); ++i) {
+                queued_bytes_ -= queue_.front()->size();
+                queue_.pop_front();
+            }
+        }
+    }
+
+    asio::awaitable<void> watchdog_loop() {
+        using clock = std::chrono::steady_clock;
+        clock::time_point pinged_for{};  // the silence we already asked about
+        std::uint64_t nonce = 0;
+        for (;;) {
+            auto now = clock::now();
+            if (closing_ && now >= close_deadline_) {
+                record_reason("could not flush within " + seconds(limits_.flush_grace));
+                co_return;
+            }
+            if (now - last_received_ >= limits_.dead_after) {
+                record_reason("nothing received for " + seconds(limits_.dead_after));
+                co_return;
+            }
+            auto next = last_received_ + limits_.dead_after;
+            if (pinged_for != last_received_) {
+                if (now - last_received_ >= limits_.ping_after) {
+                    send(make_frame(protocol::ping{++nonce}));
+                    pinged_for = last_received_;
+                } else {
+                    next = last_received_ + limits_.ping_after;
+                }
+            }
+            if (closing_) next = std::min(next, close_deadline_);
+            watchdog_timer_.expires_at(next);
+            co_await watchdog_timer_.async_wait(detail::use_nothrow);
+            if (co_await detail::cancelled()) co_return;
+        }
+    }
+
+    void record_reason(std::string reason) {
+        if (close_reason_.empty()) close_reason_ = std::move(reason);
+    }
+
+    void close_socket() {
+        std::error_code ignored;
+        stream_.lowest_layer().close(ignored);
+    }
+
+    static std::string describe_read_error(const std::error_code& ec) {
+        if (ec == asio::error::eof) return "connection closed by neighbour";
+        if (ec == asio::error::operation_aborted) return "connection closed";
+        return "read failed: " + ec.message();
+    }
+
+    static std::string seconds(std::chrono::steady_clock::duration d) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+        return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+    }
+
+    Stream stream_;
+    bool outbound_;
+    link_limits limits_;
+    protocol::frame_decoder decoder_;
+    std::deque<frame_ptr> queue_;
+    std::size_t queued_bytes_ = 0;
+    asio::steady_timer bell_;  // never expires; cancel() wakes the writer
+    asio::steady_timer watchdog_timer_;
+    std::chrono::steady_clock::time_point last_received_ = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::time_point close_deadline_{};
+    bool closing_ = false;
+    std::string close_reason_;
+};
+
+extern template class link<asio::ip::tcp::socket>;
+
+}  // namespace confab::peer

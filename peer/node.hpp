@@ -1,0 +1,123 @@
+#pragma once
+// A peer on the network: listens, dials, keeps about `target_links` neighbours, floods chat
+// messages through the mesh and tells its front what happened through an event_sink.
+// Commands in (say, set_nick, ...), events out. Main thread only: every public function must
+// be called on the thread that runs the io_context.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "core/address_book.hpp"
+#include "core/identity.hpp"
+#include "core/seen_cache.hpp"
+#include "peer/event_sink.hpp"
+#include "peer/link.hpp"
+#include "protocol/address.hpp"
+
+namespace confab::peer {
+
+// The stream every neighbour link runs over; the one place to change for TLS.
+using peer_stream = asio::ip::tcp::socket;
+using peer_link = link<peer_stream>;
+
+struct node_config {
+    std::string nick;
+    std::string room = "lobby";
+    protocol::host_port listen{"0.0.0.0", 7447};
+    // The user named the address: fail if it is taken instead of picking another port.
+    bool listen_explicit = false;
+    std::vector<protocol::host_port> joins;
+    std::filesystem::path data_dir;  // already locked by the caller
+    std::size_t target_links = 6;
+    std::size_t max_inbound = 64;
+    std::chrono::steady_clock::duration dial_timeout = std::chrono::seconds(5);
+    std::chrono::steady_clock::duration gossip_every = std::chrono::seconds(60);
+    link_limits limits;
+    core::backoff_policy backoff;
+};
+
+class node {
+public:
+    node(asio::io_context& io, core::identity identity, node_config config, event_sink& sink);
+    node(const node&) = delete;
+    node& operator=(const node&) = delete;
+
+    // Binds the listener, reports ready, and starts accepting and dialling. Throws
+    // std::runtime_error with a sentence for the user when it cannot listen.
+    void start();
+
+    // Writes a message to the room; a bad one is reported through on_error.
+    void say(const std::string& text);
+    void set_nick(const std::string& nick);
+    void list_peers();
+    // Dials an address the user named, now, and keeps redialling it while it is down.
+    void connect(const protocol::host_port& address);
+    // Says bye to every neighbour and stops everything; io.run() returns once they are gone.
+    void shutdown();
+
+    const std::string& peer_id() const { return identity_.peer_id(); }
+    const std::string& nick() const { return nick_; }
+
+private:
+    struct neighbour {
+        peer_link* link;
+        peer_info info;
+        std::string advertised;  // its listening address, "" when it accepts no connections
+        std::string dialled;     // the address we dialled, "" when it dialled us
+    };
+
+    void bind_listener();
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> maintenance_loop();
+    asio::awaitable<void> dial(std::string addr);
+    asio::awaitable<void> serve(peer_stream socket, std::string dialled);
+    // Decides whether a link that finished its handshake becomes the neighbour for its peer
+    // id, closing the loser of a duplicate pair. True when `l` was registered.
+    bool admit(peer_link& l, const protocol::hello& theirs, neighbour candidate);
+    void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
+                         const std::string& payload);
+    void on_chat(peer_link& from, protocol::chat& chat, const std::string& payload);
+    void dial_failed(const std::string& addr, const std::string& why);
+    void dial_due();
+    void broadcast(const frame_ptr& frame, const peer_link* except);
+    protocol::peers known_peers_for(const std::string& recipient) const;
+    protocol::hello our_hello() const;
+    std::uint64_t next_seq();
+    void save_address_book() const;
+    void poke_maintenance() { maintenance_timer_.cancel(); }
+    void assert_loop_thread() const;
+
+    asio::io_context& io_;
+    core::identity identity_;
+    node_config config_;
+    event_sink& sink_;
+    std::thread::id loop_thread_;
+
+    std::string nick_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t listen_port_ = 0;
+    asio::steady_timer maintenance_timer_;
+    core::address_book book_;
+    core::seen_cache seen_;
+    std::uint64_t seq_ = 0;
+    std::uint64_t seq_reserved_ = 0;
+
+    std::unordered_map<std::string, neighbour> neighbours_;  // by peer id
+    std::unordered_set<peer_link*> links_;                   // every open link, handshakes too
+    std::unordered_set<peer_stream*> connecting_;            // dials not yet connected
+    std::size_t inbound_ = 0;
+    std::size_t dialling_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace confab::peer
