@@ -2,6 +2,7 @@
 // Files that a crash never leaves half-written. Any thread.
 
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <sys/types.h>
 

@@ -12,7 +12,7 @@ enum class log_level { error = 0, warn = 1, info = 2, debug = 3 };
 
 void set_log_level(log_level level);
 log_level current_log_level();
-// "error" "warn" "info" "debug"; nullopt-like false when unknown.
+// "error", "warn", "info" or "debug" into *out; false (and *out untouched) otherwise.
 bool parse_log_level(std::string_view text, log_level* out);
 void log_line(log_level level, std::string_view component, std::string_view text);
 

@@ -1,0 +1,39 @@
+#include <catch2/catch.hpp>
+
+#include "core/seen_cache.hpp"
+
+using confab::core::seen_cache;
+
+TEST_CASE("seen_cache accepts an id only the first time") {
+    seen_cache cache(10);
+    CHECK(cache.insert("a"));
+    CHECK_FALSE(cache.insert("a"));
+    CHECK(cache.insert("b"));
+    CHECK(cache.contains("a"));
+    CHECK(cache.contains("b"));
+    CHECK_FALSE(cache.contains("c"));
+    CHECK(cache.size() == 2);
+}
+
+TEST_CASE("seen_cache forgets the oldest ids first and stays within capacity") {
+    seen_cache cache(3);
+    CHECK(cache.insert("1"));
+    CHECK(cache.insert("2"));
+    CHECK(cache.insert("3"));
+    // A repeat does not refresh "1": the order is first-seen order.
+    CHECK_FALSE(cache.insert("1"));
+    CHECK(cache.insert("4"));
+    CHECK(cache.size() == 3);
+    CHECK_FALSE(cache.contains("1"));
+    CHECK(cache.contains("2"));
+    CHECK(cache.contains("4"));
+
+    CHECK(cache.insert("5"));
+    CHECK_FALSE(cache.contains("2"));
+    CHECK(cache.contains("3"));
+    CHECK(cache.size() == 3);
+
+    // Once forgotten, an id counts as new again.
+    CHECK(cache.insert("1"));
+    CHECK_FALSE(cache.contains("3"));
+}
