@@ -59,7 +59,7 @@ int run(const client::options& opts) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     // A closed stdout must not kill us mid-shutdown; writes report the error instead.
     std::signal(SIGPIPE, SIG_IGN);
 
@@ -84,10 +84,9 @@ int main(int argc, char** argv) {
         std::cerr << "confab: the terminal UI is not built yet; running headless "
                      "(type a line to send it, /help for commands)\n";
     }
-    try {
-        return run(opts);
-    } catch (const std::exception& e) {
-        std::cerr << "confab: " << e.what() << "\n";
-        return 1;
-    }
+    return run(opts);
+} catch (const std::exception& e) {
+    // Start-up failures (no HOME, data dir in use, port taken): one line, exit 1.
+    std::cerr << "confab: " << e.what() << "\n";
+    return 1;
 }
