@@ -29,11 +29,13 @@ struct hello {
     std::uint16_t listen_port = 0;  // 0: this peer accepts no connections
     std::vector<std::string> rooms;
     std::vector<std::string> features;
+    friend bool operator==(const hello&, const hello&) = default;
 };
 
 // Peer exchange: addresses the sender knows.
 struct peers {
     std::vector<peer_address> list;
+    friend bool operator==(const peers&, const peers&) = default;
 };
 
 // The author-written part of a chat message. Its canonical bytes (sorted keys, no
@@ -45,6 +47,7 @@ struct envelope {
     std::uint64_t seq = 0;  // per-author sequence number, from 1
     std::int64_t ts = 0;    // wall-clock milliseconds since the Unix epoch
     std::string body;
+    friend bool operator==(const envelope&, const envelope&) = default;
 };
 
 struct chat {
@@ -52,23 +55,30 @@ struct chat {
     // The envelope object exactly as received (unknown fields included): the message id is
     // computed from it and it is forwarded unchanged.
     nlohmann::json raw;
+    friend bool operator==(const chat&, const chat&) = default;
 };
 
 struct ping {
     std::uint64_t nonce = 0;
+    friend bool operator==(const ping&, const ping&) = default;
 };
 struct pong {
     std::uint64_t nonce = 0;
+    friend bool operator==(const pong&, const pong&) = default;
 };
 struct bye {
     std::string reason;
+    friend bool operator==(const bye&, const bye&) = default;
 };
 struct error {
     std::string message;
+    friend bool operator==(const error&, const error&) = default;
 };
 // The sender's nick changed; it applies to its link with the receiver.
 struct nick {
     std::string nick;
+    // "struct": inside, the member named nick hides the type.
+    friend bool operator==(const struct nick&, const struct nick&) = default;
 };
 
 using message = std::variant<hello, peers, chat, ping, pong, bye, error, nick>;

@@ -14,6 +14,8 @@ inline constexpr std::size_t max_room_bytes = 64;
 inline constexpr std::size_t max_body_bytes = 16 * 1024;
 inline constexpr std::size_t peer_id_length = 52;  // base32 of a 32-byte Ed25519 key
 inline constexpr std::size_t max_peers_per_list = 64;
+inline constexpr std::size_t max_hello_rooms = 16;
+inline constexpr std::size_t max_hello_features = 32;
 
 bool is_valid_utf8(std::string_view s);
 
