@@ -46,7 +46,8 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         }
         auto value = [&]() -> std::optional<std::string> {
             if (inline_value) return inline_value;
-            if (i + 1 < args.size()) return args[++i];
+            // "--nick --room x" is a forgotten value, not a nick called "--room".
+            if (i + 1 < args.size() && !args[i + 1].starts_with("--")) return args[++i];
             return std::nullopt;
         };
         auto fail = [](std::string why) { return cli_result{std::nullopt, std::move(why)}; };

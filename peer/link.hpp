@@ -73,7 +73,9 @@ public:
         using namespace asio::experimental::awaitable_operators;
         auto result = co_await (exchange_hellos(ours) || detail::timeout(limits_.hello_timeout));
         if (result.index() == 1) {
-            record_reason("no hello within " + seconds(limits_.hello_timeout));
+            // The cancelled read recorded its own reason on the way out; the timeout is the
+            // real one.
+            close_reason_ = "no hello within " + seconds(limits_.hello_timeout);
             co_return std::nullopt;
         }
         co_return std::get<0>(std::move(result));
@@ -93,8 +95,8 @@ public:
         if (closing_) return;
         queued_bytes_ += frame->size();
         if (queued_bytes_ > limits_.max_queue_bytes) {
-            abort("send queue over " + std::to_string(limits_.max_queue_bytes >> 20) +
-                  " MiB: neighbour reads too slowly");
+            abort("send queue over " + std::to_string(limits_.max_queue_bytes) +
+                  " bytes: neighbour reads too slowly");
             return;
         }
         queue_.push_back(std::move(frame));
@@ -183,13 +185,8 @@ private:
     asio::awaitable<void> read_loop(const message_handler& handler) {
         std::array<char, 16 * 1024> buf;
         for (;;) {
-            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), detail::use_nothrow);
-            if (ec) {
-                record_reason(describe_read_error(ec));
-                co_return;
-            }
-            last_received_ = std::chrono::steady_clock::now();
-            decoder_.feed({buf.data(), n});
+            // The decoder is drained before each read: frames that arrived in the same read
+            // as the hello are already in it.
             for (;;) {
                 auto next = decoder_.next();
                 if (next.status == protocol::decode_status::need_more) break;
@@ -210,6 +207,13 @@ private:
                 }
                 if (!handle(*parsed.msg, next.payload, handler)) co_return;
             }
+            auto [ec, n] = co_await stream_.async_read_some(asio::buffer(buf), detail::use_nothrow);
+            if (ec) {
+                record_reason(describe_read_error(ec));
+                co_return;
+            }
+            last_received_ = std::chrono::steady_clock::now();
+            decoder_.feed({buf.data(), n});
         }
     }
 

@@ -1,0 +1,216 @@
+#include "client/cli.hpp"
+
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+using namespace confab;
+using namespace confab::client;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+// Sets (or unsets, with nullopt) an environment variable for one test and puts it back after,
+// so that the default nick does not depend on who runs the tests.
+class scoped_env {
+public:
+    scoped_env(const char* name, std::optional<std::string> value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        if (value) {
+            ::setenv(name, value->c_str(), 1);
+        } else {
+            ::unsetenv(name);
+        }
+    }
+    ~scoped_env() {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+
+private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+options parse_ok(const std::vector<std::string>& args) {
+    auto r = parse_cli(args);
+    INFO("error: " << r.error);
+    REQUIRE(r.opts);
+    CHECK(r.error.empty());
+    return *r.opts;
+}
+
+std::string parse_error(const std::vector<std::string>& args) {
+    auto r = parse_cli(args);
+    CHECK_FALSE(r.opts);
+    return r.error;
+}
+
+// The same options written as `--flag value` and as `--flag=value`.
+std::vector<std::vector<std::string>> both_forms(const std::string& flag,
+                                                 const std::string& value) {
+    return {{flag, value}, {flag + "=" + value}};
+}
+
+}  // namespace
+
+TEST_CASE("defaults: listen on 0.0.0.0:7447, room lobby, nick from $USER", "[cli]") {
+    scoped_env user("USER", "tester");
+    auto o = parse_ok({});
+    CHECK(o.listen == protocol::host_port{"0.0.0.0", 7447});
+    CHECK_FALSE(o.listen_explicit);
+    CHECK(o.room == "lobby");
+    CHECK(o.nick == "tester");
+    CHECK(o.joins.empty());
+    CHECK_FALSE(o.headless);
+    CHECK_FALSE(o.help);
+    CHECK_FALSE(o.version);
+    CHECK_FALSE(o.data_dir.empty());
+    CHECK_FALSE(o.data_dir_explicit);
+    CHECK_FALSE(o.downloads.empty());
+    CHECK(o.log_level == core::log_level::info);
+}
+
+TEST_CASE("the default nick is anon when $USER is not a valid nick or not set", "[cli]") {
+    SECTION("invalid") {
+        scoped_env user("USER", "has space");
+        CHECK(parse_ok({}).nick == "anon");
+    }
+    SECTION("unset") {
+        scoped_env user("USER", std::nullopt);
+        CHECK(parse_ok({}).nick == "anon");
+    }
+}
+
+TEST_CASE("--nick sets the nick in both forms and overrides $USER", "[cli]") {
+    scoped_env user("USER", "tester");
+    for (const auto& args : both_forms("--nick", "alice")) {
+        CHECK(parse_ok(args).nick == "alice");
+    }
+}
+
+TEST_CASE("--room sets the room in both forms", "[cli]") {
+    for (const auto& args : both_forms("--room", "den")) {
+        CHECK(parse_ok(args).room == "den");
+    }
+}
+
+TEST_CASE("--listen sets the address in both forms and marks it explicit", "[cli]") {
+    for (const auto& args : both_forms("--listen", "127.0.0.1:9000")) {
+        auto o = parse_ok(args);
+        CHECK(o.listen == protocol::host_port{"127.0.0.1", 9000});
+        CHECK(o.listen_explicit);
+    }
+}
+
+TEST_CASE("--listen allows port 0", "[cli]") {
+    auto o = parse_ok({"--listen", "127.0.0.1:0"});
+    CHECK(o.listen == protocol::host_port{"127.0.0.1", 0});
+    CHECK(o.listen_explicit);
+}
+
+TEST_CASE("--join takes an address in both forms", "[cli]") {
+    for (const auto& args : both_forms("--join", "10.0.0.2:7447")) {
+        auto o = parse_ok(args);
+        CHECK(o.joins == std::vector<protocol::host_port>{{"10.0.0.2", 7447}});
+    }
+}
+
+TEST_CASE("--join is repeatable and keeps the order given", "[cli]") {
+    auto o = parse_ok({"--join", "10.0.0.2:7447", "--join=[::1]:7448", "--join", "host:1"});
+    CHECK(o.joins ==
+          std::vector<protocol::host_port>{{"10.0.0.2", 7447}, {"::1", 7448}, {"host", 1}});
+}
+
+TEST_CASE("--join refuses port 0", "[cli]") {
+    CHECK_THAT(parse_error({"--join", "10.0.0.2:0"}), StartsWith("--join: "));
+}
+
+TEST_CASE("--data-dir sets the folder in both forms and marks it explicit", "[cli]") {
+    for (const auto& args : both_forms("--data-dir", "/tmp/confab-data")) {
+        auto o = parse_ok(args);
+        CHECK(o.data_dir == "/tmp/confab-data");
+        CHECK(o.data_dir_explicit);
+    }
+}
+
+TEST_CASE("--downloads sets the folder in both forms", "[cli]") {
+    for (const auto& args : both_forms("--downloads", "/tmp/confab-down")) {
+        CHECK(parse_ok(args).downloads == "/tmp/confab-down");
+    }
+}
+
+TEST_CASE("--log-level sets the level in both forms", "[cli]") {
+    for (const auto& args : both_forms("--log-level", "debug")) {
+        CHECK(parse_ok(args).log_level == core::log_level::debug);
+    }
+    CHECK(parse_ok({"--log-level", "error"}).log_level == core::log_level::error);
+    CHECK(parse_ok({"--log-level=warn"}).log_level == core::log_level::warn);
+}
+
+TEST_CASE("--headless, --help, -h and --version set their switches", "[cli]") {
+    CHECK(parse_ok({"--headless"}).headless);
+    CHECK(parse_ok({"--help"}).help);
+    CHECK(parse_ok({"-h"}).help);
+    CHECK(parse_ok({"--version"}).version);
+}
+
+TEST_CASE("a switch given a value is an error", "[cli]") {
+    CHECK_THAT(parse_error({"--headless=yes"}), Contains("--headless takes no value"));
+}
+
+TEST_CASE("all options together", "[cli]") {
+    auto o = parse_ok({"--headless", "--nick", "bob", "--room=den", "--listen=0.0.0.0:0", "--join",
+                       "1.2.3.4:5", "--data-dir", "/d", "--downloads=/x", "--log-level", "warn"});
+    CHECK(o.headless);
+    CHECK(o.nick == "bob");
+    CHECK(o.room == "den");
+    CHECK(o.listen == protocol::host_port{"0.0.0.0", 0});
+    CHECK(o.joins == std::vector<protocol::host_port>{{"1.2.3.4", 5}});
+    CHECK(o.data_dir == "/d");
+    CHECK(o.downloads == "/x");
+    CHECK(o.log_level == core::log_level::warn);
+}
+
+TEST_CASE("an unknown option is an error that names it", "[cli]") {
+    CHECK_THAT(parse_error({"--frobnicate"}), Contains("unknown option \"--frobnicate\""));
+    CHECK_THAT(parse_error({"--frobnicate=1"}), Contains("--frobnicate"));
+    CHECK_THAT(parse_error({"stray"}), Contains("\"stray\""));
+}
+
+TEST_CASE("an option without its value is an error", "[cli]") {
+    CHECK(parse_error({"--nick"}) == "--nick needs a value");
+    CHECK(parse_error({"--headless", "--join"}) == "--join needs a value");
+    // A forgotten value must not swallow the next flag as a nick.
+    CHECK(parse_error({"--nick", "--room", "x"}) == "--nick needs a value");
+}
+
+TEST_CASE("a bad value is an error naming the flag", "[cli]") {
+    CHECK_THAT(parse_error({"--nick", "two words"}), StartsWith("--nick: "));
+    CHECK_THAT(parse_error({"--nick="}), StartsWith("--nick: "));
+    CHECK_THAT(parse_error({"--room", "a room"}), StartsWith("--room: "));
+    CHECK_THAT(parse_error({"--listen", "nonsense"}), StartsWith("--listen: "));
+    CHECK_THAT(parse_error({"--listen", "nonsense"}), Contains("\"nonsense\""));
+    CHECK_THAT(parse_error({"--join=1.2.3.4"}), StartsWith("--join: "));
+    CHECK_THAT(parse_error({"--log-level", "loud"}), StartsWith("--log-level"));
+    CHECK_THAT(parse_error({"--log-level", "loud"}), Contains("\"loud\""));
+    CHECK_THAT(parse_error({"--data-dir="}), StartsWith("--data-dir"));
+    CHECK_THAT(parse_error({"--downloads="}), StartsWith("--downloads"));
+}
+
+TEST_CASE("usage mentions every option", "[cli]") {
+    auto text = usage();
+    for (const char* flag : {"--headless", "--nick", "--listen", "--join", "--room", "--data-dir",
+                             "--downloads", "--log-level", "--help", "--version"}) {
+        CHECK_THAT(text, Contains(flag));
+    }
+}

@@ -1,0 +1,121 @@
+#include "client/command.hpp"
+
+#include <string>
+#include <variant>
+
+#include <catch2/catch.hpp>
+
+using namespace confab::client;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// The error message, or a note saying what came back instead, so that a failure reads well.
+std::string error_of(const command& c) {
+    if (auto* e = std::get_if<cmd_error>(&c)) return e->message;
+    return "(not an error; variant index " + std::to_string(c.index()) + ")";
+}
+
+}  // namespace
+
+TEST_CASE("plain text is a message to the room", "[command]") {
+    auto c = parse_command("hello there");
+    REQUIRE(std::holds_alternative<cmd_say>(c));
+    CHECK(std::get<cmd_say>(c).text == "hello there");
+}
+
+TEST_CASE("a line starting with // sends the rest with one slash", "[command]") {
+    auto c = parse_command("//x");
+    REQUIRE(std::holds_alternative<cmd_say>(c));
+    CHECK(std::get<cmd_say>(c).text == "/x");
+
+    auto longer = parse_command("//nick is a command");
+    REQUIRE(std::holds_alternative<cmd_say>(longer));
+    CHECK(std::get<cmd_say>(longer).text == "/nick is a command");
+}
+
+TEST_CASE("a blank or whitespace-only line is nothing", "[command]") {
+    CHECK(std::holds_alternative<cmd_none>(parse_command("")));
+    CHECK(std::holds_alternative<cmd_none>(parse_command("   ")));
+    CHECK(std::holds_alternative<cmd_none>(parse_command(" \t ")));
+    CHECK(std::holds_alternative<cmd_none>(parse_command("\r")));
+}
+
+TEST_CASE("a trailing carriage return is stripped", "[command]") {
+    auto say = parse_command("hi\r");
+    REQUIRE(std::holds_alternative<cmd_say>(say));
+    CHECK(std::get<cmd_say>(say).text == "hi");
+
+    auto nick = parse_command("/nick bob\r");
+    REQUIRE(std::holds_alternative<cmd_nick>(nick));
+    CHECK(std::get<cmd_nick>(nick).nick == "bob");
+
+    CHECK(std::holds_alternative<cmd_quit>(parse_command("/quit\r")));
+}
+
+TEST_CASE("/nick NAME changes the nick", "[command]") {
+    auto c = parse_command("/nick alice");
+    REQUIRE(std::holds_alternative<cmd_nick>(c));
+    CHECK(std::get<cmd_nick>(c).nick == "alice");
+
+    // Extra spaces around the one name are not part of it.
+    auto spaced = parse_command("/nick   alice  ");
+    REQUIRE(std::holds_alternative<cmd_nick>(spaced));
+    CHECK(std::get<cmd_nick>(spaced).nick == "alice");
+}
+
+TEST_CASE("/nick without a name or with two words is a usage error", "[command]") {
+    for (const char* line : {"/nick", "/nick ", "/nick alice bob"}) {
+        INFO("line: " << line);
+        auto c = parse_command(line);
+        CHECK(std::holds_alternative<cmd_error>(c));
+        CHECK_THAT(error_of(c), Contains("usage: /nick NAME"));
+    }
+}
+
+TEST_CASE("/peers lists peers", "[command]") {
+    CHECK(std::holds_alternative<cmd_peers>(parse_command("/peers")));
+}
+
+TEST_CASE("/peers with an argument is an error", "[command]") {
+    auto c = parse_command("/peers extra");
+    CHECK(std::holds_alternative<cmd_error>(c));
+    CHECK_THAT(error_of(c), Contains("/peers takes no arguments"));
+    CHECK_THAT(error_of(c), Contains("usage: /peers"));
+}
+
+TEST_CASE("/connect HOST:PORT gives the parsed address", "[command]") {
+    auto c = parse_command("/connect 127.0.0.1:7447");
+    REQUIRE(std::holds_alternative<cmd_connect>(c));
+    CHECK(std::get<cmd_connect>(c).address.host == "127.0.0.1");
+    CHECK(std::get<cmd_connect>(c).address.port == 7447);
+}
+
+TEST_CASE("/connect with something that is not HOST:PORT names the input", "[command]") {
+    auto c = parse_command("/connect nonsense");
+    CHECK(std::holds_alternative<cmd_error>(c));
+    CHECK_THAT(error_of(c), Contains("\"nonsense\""));
+
+    auto empty = parse_command("/connect");
+    CHECK(std::holds_alternative<cmd_error>(empty));
+    CHECK_THAT(error_of(empty), Contains("usage: /connect HOST:PORT"));
+}
+
+TEST_CASE("/quit and /help", "[command]") {
+    CHECK(std::holds_alternative<cmd_quit>(parse_command("/quit")));
+    CHECK(std::holds_alternative<cmd_help>(parse_command("/help")));
+}
+
+TEST_CASE("an unknown command is an error that points to /help", "[command]") {
+    auto c = parse_command("/frobnicate now");
+    CHECK(std::holds_alternative<cmd_error>(c));
+    CHECK_THAT(error_of(c), Contains("unknown command /frobnicate"));
+    CHECK_THAT(error_of(c), Contains("/help"));
+}
+
+TEST_CASE("help_text lists every command", "[command]") {
+    auto text = help_text();
+    for (const char* usage : {"/nick NAME", "/peers", "/connect HOST:PORT", "/help", "/quit"}) {
+        CHECK_THAT(text, Contains(usage));
+    }
+}
