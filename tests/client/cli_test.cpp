@@ -91,20 +91,20 @@ TEST_CASE("the default nick is anon when $USER is not a valid nick or not set", 
     }
 }
 
-TEST_CASE("--nick sets the nick in both forms and overrides $USER", "[cli]") {
+TEST_CASE("option --nick sets the nick in both forms and overrides $USER", "[cli]") {
     scoped_env user("USER", "tester");
     for (const auto& args : both_forms("--nick", "alice")) {
         CHECK(parse_ok(args).nick == "alice");
     }
 }
 
-TEST_CASE("--room sets the room in both forms", "[cli]") {
+TEST_CASE("option --room sets the room in both forms", "[cli]") {
     for (const auto& args : both_forms("--room", "den")) {
         CHECK(parse_ok(args).room == "den");
     }
 }
 
-TEST_CASE("--listen sets the address in both forms and marks it explicit", "[cli]") {
+TEST_CASE("option --listen sets the address in both forms and marks it explicit", "[cli]") {
     for (const auto& args : both_forms("--listen", "127.0.0.1:9000")) {
         auto o = parse_ok(args);
         CHECK(o.listen == protocol::host_port{"127.0.0.1", 9000});
@@ -112,30 +112,30 @@ TEST_CASE("--listen sets the address in both forms and marks it explicit", "[cli
     }
 }
 
-TEST_CASE("--listen allows port 0", "[cli]") {
+TEST_CASE("option --listen allows port 0", "[cli]") {
     auto o = parse_ok({"--listen", "127.0.0.1:0"});
     CHECK(o.listen == protocol::host_port{"127.0.0.1", 0});
     CHECK(o.listen_explicit);
 }
 
-TEST_CASE("--join takes an address in both forms", "[cli]") {
+TEST_CASE("option --join takes an address in both forms", "[cli]") {
     for (const auto& args : both_forms("--join", "10.0.0.2:7447")) {
         auto o = parse_ok(args);
         CHECK(o.joins == std::vector<protocol::host_port>{{"10.0.0.2", 7447}});
     }
 }
 
-TEST_CASE("--join is repeatable and keeps the order given", "[cli]") {
+TEST_CASE("option --join is repeatable and keeps the order given", "[cli]") {
     auto o = parse_ok({"--join", "10.0.0.2:7447", "--join=[::1]:7448", "--join", "host:1"});
     CHECK(o.joins ==
           std::vector<protocol::host_port>{{"10.0.0.2", 7447}, {"::1", 7448}, {"host", 1}});
 }
 
-TEST_CASE("--join refuses port 0", "[cli]") {
+TEST_CASE("option --join refuses port 0", "[cli]") {
     CHECK_THAT(parse_error({"--join", "10.0.0.2:0"}), StartsWith("--join: "));
 }
 
-TEST_CASE("--data-dir sets the folder in both forms and marks it explicit", "[cli]") {
+TEST_CASE("option --data-dir sets the folder in both forms and marks it explicit", "[cli]") {
     for (const auto& args : both_forms("--data-dir", "/tmp/confab-data")) {
         auto o = parse_ok(args);
         CHECK(o.data_dir == "/tmp/confab-data");
@@ -143,13 +143,13 @@ TEST_CASE("--data-dir sets the folder in both forms and marks it explicit", "[cl
     }
 }
 
-TEST_CASE("--downloads sets the folder in both forms", "[cli]") {
+TEST_CASE("option --downloads sets the folder in both forms", "[cli]") {
     for (const auto& args : both_forms("--downloads", "/tmp/confab-down")) {
         CHECK(parse_ok(args).downloads == "/tmp/confab-down");
     }
 }
 
-TEST_CASE("--log-level sets the level in both forms", "[cli]") {
+TEST_CASE("option --log-level sets the level in both forms", "[cli]") {
     for (const auto& args : both_forms("--log-level", "debug")) {
         CHECK(parse_ok(args).log_level == core::log_level::debug);
     }
@@ -157,7 +157,7 @@ TEST_CASE("--log-level sets the level in both forms", "[cli]") {
     CHECK(parse_ok({"--log-level=warn"}).log_level == core::log_level::warn);
 }
 
-TEST_CASE("--headless, --help, -h and --version set their switches", "[cli]") {
+TEST_CASE("option --headless, --help, -h and --version set their switches", "[cli]") {
     CHECK(parse_ok({"--headless"}).headless);
     CHECK(parse_ok({"--help"}).help);
     CHECK(parse_ok({"-h"}).help);
