@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/atomic_file.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using confab::core::read_file;
 using confab::core::write_file_atomically;

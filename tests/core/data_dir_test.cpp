@@ -13,7 +13,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/data_dir.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using confab::core::data_dir_lock;
 

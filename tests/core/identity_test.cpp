@@ -9,7 +9,7 @@
 #include "core/atomic_file.hpp"
 #include "core/base32.hpp"
 #include "core/identity.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using confab::core::identity;
 

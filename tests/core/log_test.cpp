@@ -11,7 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
-#include "temp_dir.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using confab::core::log_level;
 

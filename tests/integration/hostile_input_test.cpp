@@ -1,0 +1,192 @@
+// A raw TCP client misbehaves on a peer's port: the peer closes that one connection and keeps
+// serving the honest peers that joined through it.
+
+#include <cerrno>
+#include <random>
+#include <string>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/peer_process.hpp"
+
+using namespace confab::test;
+
+namespace {
+
+std::string frame(const std::string& payload) {
+    auto n = static_cast<std::uint32_t>(payload.size());
+    std::string out = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+    return out + payload;
+}
+
+// A syntactically valid peer id that belongs to nobody: 52 characters of base32 whose last one
+// carries no bits beyond the 256 of a key ('a' or 'q').
+std::string random_peer_id() {
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    std::mt19937 rng(std::random_device{}());
+    std::string id;
+    for (int i = 0; i < 51; ++i) id.push_back(alphabet[rng() % 32]);
+    id.push_back('a');
+    return id;
+}
+
+// A blocking-free TCP client on loopback; every operation is bounded by a deadline.
+class raw_client {
+public:
+    explicit raw_client(std::uint16_t port) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(port);
+        int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+        REQUIRE((rc == 0 || errno == EINPROGRESS));
+        pollfd p{fd_, POLLOUT, 0};
+        REQUIRE(::poll(&p, 1, 5000) == 1);
+        int err = 0;
+        socklen_t len = sizeof err;
+        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+        REQUIRE(err == 0);
+    }
+    ~raw_client() { ::close(fd_); }
+
+    // Writes what the socket takes; errors are ignored because the peer may already have
+    // closed (that is what the tests want to see, and they see it by reading).
+    void send(const std::string& bytes) {
+        std::size_t done = 0;
+        auto deadline = test_clock::now() + 2s;
+        while (done < bytes.size() && test_clock::now() < deadline) {
+            ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+            if (n > 0) {
+                done += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno != EAGAIN) return;
+            pollfd p{fd_, POLLOUT, 0};
+            ::poll(&p, 1, 100);
+        }
+    }
+
+    // Reads until the peer closes (EOF or reset): true if that happens within the timeout.
+    // Everything read is kept in received().
+    bool wait_closed(test_clock::duration timeout) {
+        auto deadline = test_clock::now() + timeout;
+        for (;;) {
+            char buf[4096];
+            ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n > 0) {
+                received_.append(buf, static_cast<std::size_t>(n));
+                continue;
+            }
+            if (n == 0) return true;
+            if (errno == ECONNRESET || errno == EPIPE) return true;
+            if (errno != EAGAIN && errno != EINTR) return true;
+            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - test_clock::now());
+            if (left.count() <= 0) return false;
+            pollfd p{fd_, POLLIN, 0};
+            ::poll(&p, 1, static_cast<int>(left.count()));
+        }
+    }
+
+    // The frames received so far, decoded as far as they are complete.
+    std::vector<std::string> frames() const {
+        std::vector<std::string> out;
+        std::size_t pos = 0;
+        while (received_.size() - pos >= 4) {
+            auto b = [&](std::size_t i) { return static_cast<unsigned char>(received_[pos + i]); };
+            std::size_t n = (std::size_t{b(0)} << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
+            if (received_.size() - pos - 4 < n) break;
+            out.push_back(received_.substr(pos + 4, n));
+            pos += 4 + n;
+        }
+        return out;
+    }
+
+private:
+    int fd_ = -1;
+    std::string received_;
+};
+
+std::string first_frame_type(const raw_client& c) {
+    auto frames = c.frames();
+    if (frames.empty()) return "";
+    auto j = nlohmann::json::parse(frames.front(), nullptr, false);
+    return j.is_object() ? j.value("type", "") : "";
+}
+
+struct target_with_two_peers {
+    std::unique_ptr<peer_process> target;
+    std::unique_ptr<peer_process> b;
+    std::unique_ptr<peer_process> c;
+
+    target_with_two_peers() {
+        peer_options o;
+        o.nick = "target";
+        target = start_peer(o);
+        o.joins = {target->listen()};
+        o.nick = "bob";
+        b = start_peer(o);
+        o.nick = "carol";
+        c = start_peer(o);
+        b->wait_for(is_peer_up(target->peer_id()), 5s, "peer_up for target");
+        c->wait_for(is_peer_up(target->peer_id()), 5s, "peer_up for target");
+    }
+
+    // The honest peers still chat both ways, and the target still relays and delivers.
+    void check_chat_still_works() {
+        std::vector<peer_process*> all = {target.get(), b.get(), c.get()};
+        b->send_line("bob after the attack");
+        wait_all(all, is_message_with_text("bob after the attack"), 5s, "bob's message");
+        c->send_line("carol after the attack");
+        wait_all(all, is_message_with_text("carol after the attack"), 5s, "carol's message");
+        CHECK(target->running());
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a peer closes a connection that sends garbage, oversized or invalid frames, and "
+          "keeps serving its honest neighbours",
+          "[integration][hostile]") {
+    target_with_two_peers mesh;
+    auto port = port_of(mesh.target->listen());
+    raw_client attacker(port);
+
+    SECTION("a frame that is not JSON") { attacker.send(frame("this is not json at all")); }
+    SECTION("a length of 0xFFFFFFFF") { attacker.send(std::string(4, '\xff') + "abcd"); }
+    SECTION("a length of zero") { attacker.send(std::string(4, '\0') + "abcd"); }
+    SECTION("a valid hello, then invalid JSON") {
+        nlohmann::json hello = {{"type", "hello"},       {"version", 1},
+                                {"peer_id", random_peer_id()}, {"nick", "mallory"},
+                                {"listen_port", 0},      {"rooms", {"lobby"}},
+                                {"features", nlohmann::json::array()}};
+        attacker.send(frame(hello.dump()));
+        attacker.send(frame("{\"type\":\"chat\", \"env\": {"));
+    }
+
+    bool closed = attacker.wait_closed(5s);
+    INFO("received " << attacker.frames().size() << " frames\n" << mesh.target->describe());
+    CHECK(closed);
+    mesh.check_chat_still_works();
+}
+
+TEST_CASE("a connection that says nothing is sent a hello and closed after the hello deadline",
+          "[integration][hostile]") {
+    target_with_two_peers mesh;
+    raw_client silent(port_of(mesh.target->listen()));
+    // The contract's hello deadline is 5 s; 8 s leaves room for a loaded machine.
+    bool closed = silent.wait_closed(8s);
+    INFO("received " << silent.frames().size() << " frames\n" << mesh.target->describe());
+    CHECK(closed);
+    CHECK(first_frame_type(silent) == "hello");
+    mesh.check_chat_still_works();
+}

@@ -1,0 +1,189 @@
+// Nodes in one process on one loop: listening, the mesh rules and flooding, without the
+// cost of starting processes. The integration tests do the same through real processes.
+
+#include "peer/node.hpp"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <catch2/catch.hpp>
+
+#include "core/identity.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace confab;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+
+namespace {
+
+// Remembers everything a node reports.
+struct recorder : peer::event_sink {
+    std::string listen;
+    std::vector<peer::peer_info> up, down;
+    std::vector<peer::chat_message> messages;
+    std::vector<std::string> errors, notices;
+    std::optional<std::size_t> connections;  // from the last on_peers
+    std::vector<peer::peer_info> peers;
+
+    void on_ready(const std::string&, const std::string&, const std::string& l,
+                  const std::string&) override {
+        listen = l;
+    }
+    void on_peer_up(const peer::peer_info& p) override { up.push_back(p); }
+    void on_peer_down(const peer::peer_info& p, const std::string&) override {
+        down.push_back(p);
+    }
+    void on_message(const peer::chat_message& m) override { messages.push_back(m); }
+    void on_nick(const std::string&, const std::string&, const std::string&, bool) override {}
+    void on_peers(const std::vector<peer::peer_info>& list, std::size_t n) override {
+        peers = list;
+        connections = n;
+    }
+    void on_error(const std::string& m) override { errors.push_back(m); }
+    void on_notice(const std::string& m) override { notices.push_back(m); }
+};
+
+struct test_node {
+    test::temp_dir dir;
+    recorder events;
+    std::unique_ptr<peer::node> node;
+
+    test_node(asio::io_context& io, const std::string& nick,
+              protocol::host_port listen = {"127.0.0.1", 0}, bool explicit_listen = true) {
+        peer::node_config config;
+        config.nick = nick;
+        config.listen = listen;
+        config.listen_explicit = explicit_listen;
+        config.data_dir = dir.path();
+        node = std::make_unique<peer::node>(io, core::identity::generate(), config, events);
+    }
+    protocol::host_port address() const {
+        std::string error;
+        return *protocol::parse_host_port(events.listen, &error);
+    }
+};
+
+// Runs the loop until `done` holds or the deadline passes; true when it held.
+bool run_until(asio::io_context& io, const std::function<bool()>& done,
+               std::chrono::steady_clock::duration limit = 5s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        io.run_one_for(10ms);
+    }
+    return true;
+}
+
+// Shuts every node down and lets the loop run dry, as main does.
+void finish(asio::io_context& io, std::initializer_list<test_node*> nodes) {
+    for (auto* n : nodes) n->node->shutdown();
+    io.run_for(5s);
+    CHECK(io.stopped());
+}
+
+}  // namespace
+
+TEST_CASE("without an explicit --listen a taken port makes the node pick another and say so",
+          "[node]") {
+    asio::io_context io{1};
+    test_node first(io, "first");
+    first.node->start();
+    auto taken = first.address();
+
+    test_node second(io, "second", taken, /*explicit_listen=*/false);
+    second.node->start();
+    CHECK(second.address().port != taken.port);
+    REQUIRE(second.events.notices.size() == 1);
+    CHECK_THAT(second.events.notices[0],
+               Contains("port " + std::to_string(taken.port) + " is in use"));
+    finish(io, {&first, &second});
+}
+
+TEST_CASE("an explicit --listen on a taken port is an error naming the address", "[node]") {
+    asio::io_context io{1};
+    test_node first(io, "first");
+    first.node->start();
+    auto taken = first.address();
+
+    test_node second(io, "second", taken, /*explicit_listen=*/true);
+    try {
+        second.node->start();
+        FAIL("start() should have thrown");
+    } catch (const std::runtime_error& e) {
+        CHECK_THAT(e.what(), Contains("cannot listen on " + taken.to_string()));
+    }
+    finish(io, {&first});
+}
+
+TEST_CASE("two nodes that dial each other at once keep exactly one link", "[node]") {
+    asio::io_context io{1};
+    test_node a(io, "alice"), b(io, "bob");
+    a.node->start();
+    b.node->start();
+    a.node->connect(b.address());
+    b.node->connect(a.address());
+
+    auto one_link_each = [&] {
+        a.node->list_peers();
+        b.node->list_peers();
+        return a.events.connections == 1u && b.events.connections == 1u &&
+               a.events.peers.size() == 1 && b.events.peers.size() == 1;
+    };
+    REQUIRE(run_until(io, one_link_each));
+    CHECK(a.events.up.size() == 1);
+    CHECK(b.events.up.size() == 1);
+    CHECK(a.events.down.empty());
+    CHECK(b.events.down.empty());
+
+    a.node->say("hello bob");
+    REQUIRE(run_until(io, [&] { return !b.events.messages.empty(); }));
+    CHECK(b.events.messages[0].text == "hello bob");
+    CHECK(b.events.messages[0].from == "alice");
+    CHECK_FALSE(b.events.messages[0].own);
+    REQUIRE(a.events.messages.size() == 1);
+    CHECK(a.events.messages[0].own);
+    CHECK(a.events.messages[0].id == b.events.messages[0].id);
+    finish(io, {&a, &b});
+}
+
+TEST_CASE("a node that dials its own address finds itself and never connects", "[node]") {
+    asio::io_context io{1};
+    test_node a(io, "alice");
+    a.node->start();
+    a.node->connect(a.address());
+    REQUIRE(run_until(io, [&] { return !a.events.errors.empty(); }));
+    CHECK_THAT(a.events.errors[0], Contains("is this peer's own address"));
+    CHECK(a.events.up.empty());
+
+    // Asking again is refused at once, without dialling.
+    a.node->connect(a.address());
+    CHECK(a.events.errors.size() == 2);
+    finish(io, {&a});
+}
+
+TEST_CASE("a chain of three learns the ends through peer exchange and floods each message once",
+          "[node]") {
+    asio::io_context io{1};
+    test_node a(io, "a"), b(io, "b"), c(io, "c");
+    for (auto* n : {&a, &b, &c}) n->node->start();
+    b.node->connect(a.address());
+    c.node->connect(b.address());
+
+    // c only named b; the mesh is full once a and c found each other.
+    REQUIRE(run_until(io, [&] { return a.events.up.size() == 2 && c.events.up.size() == 2; }));
+
+    c.node->say("from the end of the chain");
+    REQUIRE(run_until(io, [&] { return a.events.messages.size() == 1 && b.events.messages.size() == 1; }));
+    // A marker after it: once it arrives everywhere, any duplicate would have too.
+    a.node->say("marker");
+    REQUIRE(run_until(io, [&] { return c.events.messages.size() == 2 && b.events.messages.size() == 2; }));
+    CHECK(a.events.messages.size() == 2);
+    CHECK(b.events.messages[0].text == "from the end of the chain");
+    finish(io, {&a, &b, &c});
+}
