@@ -78,6 +78,15 @@ TEST_CASE("a message over 16384 bytes gives an error naming the limit and is not
     CHECK(peers.a->count(is_long) == 0);
 }
 
+TEST_CASE("a message of exactly 16384 bytes is delivered", "[integration][commands]") {
+    pair_of_peers peers;
+    std::string longest(16384, 'y');
+    peers.a->send_line(longest);
+    auto e = peers.b->wait_for(is_message_with_text(longest), 5s, "the 16384-byte message");
+    CHECK(e.str("from") == "alice");
+    CHECK(peers.a->count(is_event("error")) == 0);
+}
+
 TEST_CASE("/nick renames: the neighbour sees a nick event and the next message's from",
           "[integration][commands]") {
     pair_of_peers peers;

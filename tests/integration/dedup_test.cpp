@@ -1,6 +1,7 @@
 // Duplicate connections: two peers dialling each other at once end with one link and no
 // flapping, and a peer dialling itself never becomes its own neighbour.
 
+#include <algorithm>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -90,6 +91,44 @@ TEST_CASE("two peers that /connect each other at once keep exactly one connectio
     }
 }
 
+TEST_CASE(
+    "six peers that discover each other at once keep one connection per pair and never "
+    "report a duplicate as peer_down",
+    "[integration][dedup]") {
+    constexpr std::size_t n = 6;
+    std::vector<std::unique_ptr<peer_process>> owned;
+    peer_options o;
+    o.nick = "hub";
+    owned.push_back(start_peer(o));
+    // Spawned together, not one after the other's ready: they learn of each other from the
+    // hub in the same instant and dial each other at once, pair by pair.
+    o.joins = {owned[0]->listen()};
+    for (std::size_t i = 1; i < n; ++i) {
+        o.nick = "spoke" + std::to_string(i);
+        owned.push_back(std::make_unique<peer_process>(o));
+    }
+    for (auto& p : owned) p->wait_ready();
+    auto all = pointers(owned);
+
+    bool full = poll_until(
+        all,
+        [&] {
+            return std::all_of(all.begin(), all.end(),
+                               [&](auto* p) { return neighbours(*p).size() == n - 1; });
+        },
+        10s);
+    auto answers = wait_for_connections(all, static_cast<int>(n - 1), 5s);
+    for (std::size_t i = 0; i < n; ++i) {
+        INFO(answers[i].json.dump() << "\n" << all[i]->describe());
+        CHECK(neighbours(*all[i]).size() == n - 1);
+        CHECK(answers[i].json.value("connections", -1) == static_cast<int>(n - 1));
+        CHECK(all[i]->count(is_event("peer_down")) == 0);
+        for (auto* other : all)
+            if (other != all[i]) CHECK(all[i]->count(is_peer_up(other->peer_id())) == 1);
+    }
+    CHECK(full);
+}
+
 TEST_CASE("/connect to a peer's own address never makes it its own neighbour",
           "[integration][dedup]") {
     peer_options o;
@@ -105,7 +144,8 @@ TEST_CASE("/connect to a peer's own address never makes it its own neighbour",
 
     auto answers = wait_for_connections(self, 0, 5s);
     INFO("dial outcome: " << (outcome ? outcome->json.dump() : "none within 1 s") << "\n"
-                          << answers[0].json.dump() << "\n" << p->describe());
+                          << answers[0].json.dump() << "\n"
+                          << p->describe());
     CHECK(answers[0].json.value("connections", -1) == 0);
     CHECK(answers[0].json.value("peers", nlohmann::json::array()).empty());
     CHECK(p->count(is_peer_up(p->peer_id())) == 0);

@@ -154,20 +154,30 @@ struct target_with_two_peers {
 
 }  // namespace
 
-TEST_CASE("a peer closes a connection that sends garbage, oversized or invalid frames, and "
-          "keeps serving its honest neighbours",
-          "[integration][hostile]") {
+TEST_CASE(
+    "a peer closes a connection that sends garbage, oversized or invalid frames, and "
+    "keeps serving its honest neighbours",
+    "[integration][hostile]") {
     target_with_two_peers mesh;
     auto port = port_of(mesh.target->listen());
     raw_client attacker(port);
 
-    SECTION("a frame that is not JSON") { attacker.send(frame("this is not json at all")); }
-    SECTION("a length of 0xFFFFFFFF") { attacker.send(std::string(4, '\xff') + "abcd"); }
-    SECTION("a length of zero") { attacker.send(std::string(4, '\0') + "abcd"); }
+    SECTION("a frame that is not JSON") {
+        attacker.send(frame("this is not json at all"));
+    }
+    SECTION("a length of 0xFFFFFFFF") {
+        attacker.send(std::string(4, '\xff') + "abcd");
+    }
+    SECTION("a length of zero") {
+        attacker.send(std::string(4, '\0') + "abcd");
+    }
     SECTION("a valid hello, then invalid JSON") {
-        nlohmann::json hello = {{"type", "hello"},       {"version", 1},
-                                {"peer_id", random_peer_id()}, {"nick", "mallory"},
-                                {"listen_port", 0},      {"rooms", {"lobby"}},
+        nlohmann::json hello = {{"type", "hello"},
+                                {"version", 1},
+                                {"peer_id", random_peer_id()},
+                                {"nick", "mallory"},
+                                {"listen_port", 0},
+                                {"rooms", {"lobby"}},
                                 {"features", nlohmann::json::array()}};
         attacker.send(frame(hello.dump()));
         attacker.send(frame("{\"type\":\"chat\", \"env\": {"));

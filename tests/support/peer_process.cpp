@@ -50,7 +50,9 @@ int decode_status(int status) {
 
 }  // namespace
 
-std::string event::name() const { return str("event"); }
+std::string event::name() const {
+    return str("event");
+}
 
 std::string event::str(std::string_view key) const {
     auto it = json.find(key);
@@ -84,7 +86,20 @@ peer_process::peer_process(peer_options options) : options_(std::move(options)) 
     dir_ = make_temp_dir();
     std::filesystem::create_directories(dir_ / "data");
     std::filesystem::create_directories(dir_ / "downloads");
-    spawn();
+    try {
+        spawn();
+    } catch (...) {
+        // The destructor does not run for a half-built object: undo what spawn() left.
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        for (int fd : {stdin_fd_, stdout_fd_, pidfd_})
+            if (fd >= 0) ::close(fd);
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+        throw;
+    }
 }
 
 peer_process::~peer_process() {
@@ -229,7 +244,8 @@ void peer_process::close_stdin() {
     // What is already queued goes first, as it would from a shell pipe; bounded by 5 s.
     auto deadline = test_clock::now() + 5s;
     peer_process* self = this;
-    poll_until({&self, 1}, [&] { return pending_stdin_.empty(); }, deadline - test_clock::now());
+    poll_until(
+        {&self, 1}, [&] { return pending_stdin_.empty(); }, deadline - test_clock::now());
     if (stdin_fd_ >= 0) ::close(stdin_fd_);
     stdin_fd_ = -1;
     pending_stdin_.clear();
@@ -291,10 +307,13 @@ event peer_process::wait_for(const event_predicate& pred, test_clock::duration t
                              std::string_view what, std::size_t from) {
     if (auto e = try_wait_for(pred, timeout, from)) return *e;
     std::ostringstream msg;
-    msg << "peer " << options_.nick << " (pid " << pid_ << "): no " << what << " within "
-        << std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() << " ms"
-        << (stdout_fd_ < 0 ? " (stdout closed)" : "") << "\n"
-        << describe();
+    msg << "peer " << options_.nick << " (pid " << pid_ << "): ";
+    if (stdout_fd_ < 0)
+        msg << "stdout closed";
+    else
+        msg << "timed out after "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() << " ms";
+    msg << " waiting for: " << what << "\n" << describe();
     throw std::runtime_error(msg.str());
 }
 
@@ -387,8 +406,8 @@ void wait_all(std::span<peer_process* const> procs, const event_predicate& pred,
               test_clock::duration timeout, std::string_view what,
               std::span<const std::size_t> from) {
     std::vector<std::size_t> scanned(procs.size(), 0);
-    if (!from.empty()) std::copy_n(from.begin(), std::min(from.size(), procs.size()),
-                                   scanned.begin());
+    if (!from.empty())
+        std::copy_n(from.begin(), std::min(from.size(), procs.size()), scanned.begin());
     std::vector<bool> found(procs.size(), false);
     auto all_found = [&] {
         for (std::size_t i = 0; i < procs.size(); ++i) {
@@ -400,9 +419,9 @@ void wait_all(std::span<peer_process* const> procs, const event_predicate& pred,
     };
     if (poll_until(procs, all_found, timeout)) return;
     std::ostringstream msg;
-    msg << "no " << what << " within "
+    msg << "timed out after "
         << std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()
-        << " ms on:\n";
+        << " ms waiting for: " << what << ", on these peers:\n";
     for (std::size_t i = 0; i < procs.size(); ++i)
         if (!found[i]) msg << procs[i]->describe(20) << "\n";
     throw std::runtime_error(msg.str());
@@ -417,8 +436,7 @@ std::set<std::string> neighbours(const peer_process& p) {
     return out;
 }
 
-std::unique_ptr<peer_process> start_peer(peer_options options,
-                                         test_clock::duration ready_timeout) {
+std::unique_ptr<peer_process> start_peer(peer_options options, test_clock::duration ready_timeout) {
     auto p = std::make_unique<peer_process>(std::move(options));
     p->wait_ready(ready_timeout);
     return p;

@@ -55,7 +55,8 @@ struct peer_options {
 };
 
 // One confab process with its own temp dir (data dir, downloads, stderr.log), which the
-// destructor kills (when still running), reaps and removes.
+// destructor kills (when still running), reaps and removes. Set CONFAB_KEEP_TMP=1 to keep the
+// temp dirs (and every stderr.log) for debugging.
 class peer_process {
 public:
     explicit peer_process(peer_options options);
@@ -81,8 +82,8 @@ public:
     // Polls until an event at index >= from matches, and returns it. Throws std::runtime_error
     // naming `what`, the recent events and the stderr tail when the timeout passes or stdout
     // closes first.
-    event wait_for(const event_predicate& pred, test_clock::duration timeout,
-                   std::string_view what, std::size_t from = 0);
+    event wait_for(const event_predicate& pred, test_clock::duration timeout, std::string_view what,
+                   std::size_t from = 0);
     // Same, but returns nullopt instead of throwing.
     std::optional<event> try_wait_for(const event_predicate& pred, test_clock::duration timeout,
                                       std::size_t from = 0);
