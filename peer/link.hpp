@@ -81,6 +81,20 @@ public:
         co_return std::get<0>(std::move(result));
     }
 
+    // Instead of a handshake, when there is no room for another neighbour: names some that
+    // may have room, says bye {"reason":"full"} and gives up.
+    asio::awaitable<void> refuse_full(const protocol::peers& alternatives) {
+        using namespace asio::experimental::awaitable_operators;
+        std::string out;
+        if (!alternatives.list.empty()) {
+            out += protocol::encode_frame(protocol::serialize(alternatives));
+        }
+        out += protocol::encode_frame(protocol::serialize(protocol::bye{"full"}));
+        record_reason("no room for another neighbour");
+        co_await (write_all(out) || detail::timeout(limits_.flush_grace));
+        close_socket();
+    }
+
     // Serves the connection until it ends, then closes the socket. Frames queued with send()
     // before run() are written first.
     asio::awaitable<void> run(message_handler handler) {
@@ -125,6 +139,10 @@ public:
     bool outbound() const { return outbound_; }
     bool closing() const { return closing_; }
     const std::string& close_reason() const { return close_reason_; }
+    // The reason the neighbour gave in its bye, if it sent one.
+    const std::optional<std::string>& remote_bye() const { return remote_bye_; }
+    // Addresses a neighbour named while refusing the connection.
+    const std::vector<protocol::peer_address>& early_peers() const { return early_peers_; }
     std::size_t queued_bytes() const { return queued_bytes_; }
     Stream& stream() { return stream_; }
 
@@ -147,6 +165,17 @@ private:
                 auto parsed = protocol::parse_message(next.payload);
                 if (parsed.status != protocol::parse_status::ok) {
                     co_await refuse("protocol error before hello: " + parsed.error);
+                    co_return std::nullopt;
+                }
+                // A peer with no room for us says so instead of hello, after naming
+                // neighbours that may have room.
+                if (auto* p = std::get_if<protocol::peers>(&*parsed.msg)) {
+                    early_peers_.insert(early_peers_.end(), p->list.begin(), p->list.end());
+                    continue;
+                }
+                if (auto* b = std::get_if<protocol::bye>(&*parsed.msg)) {
+                    remote_bye_ = b->reason;
+                    record_reason("neighbour refused the connection (" + b->reason + ")");
                     co_return std::nullopt;
                 }
                 auto* hello = std::get_if<protocol::hello>(&*parsed.msg);
@@ -225,6 +254,7 @@ private:
         } else if (std::holds_alternative<protocol::pong>(msg)) {
             // Receiving it already reset the silence clock.
         } else if (auto* b = std::get_if<protocol::bye>(&msg)) {
+            remote_bye_ = b->reason;
             record_reason(b->reason.empty() ? "neighbour said bye"
                                             : "neighbour said bye (" + b->reason + ")");
             return false;
@@ -335,6 +365,8 @@ private:
     std::chrono::steady_clock::time_point close_deadline_{};
     bool closing_ = false;
     std::string close_reason_;
+    std::optional<std::string> remote_bye_;
+    std::vector<protocol::peer_address> early_peers_;
 };
 
 extern template class link<asio::ip::tcp::socket>;

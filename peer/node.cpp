@@ -176,7 +176,7 @@ asio::awaitable<void> node::maintenance_loop() {
             // Periodic peer exchange heals partitions that one-off announcements missed.
             for (auto& [id, n] : neighbours_) {
                 auto list = known_peers_for(id);
-                if (!list.list.empty()) n.link->send(make_frame(list));
+                if (n.link && !list.list.empty()) n.link->send(make_frame(list));
             }
             next_gossip = now + config_.gossip_every;
         }
@@ -195,17 +195,13 @@ asio::awaitable<void> node::maintenance_loop() {
 void node::dial_due() {
     if (stopping_) return;
     const std::size_t busy = neighbours_.size() + dialling_;
-    std::size_t slots = config_.target_links > busy ? config_.target_links - busy : 0;
+    if (busy >= config_.target_links) return;
+    const std::size_t slots = config_.target_links - busy;
     auto connected_elsewhere = [this](const core::address_book::entry& e) {
         return !e.peer_id.empty() && neighbours_.count(e.peer_id) > 0;
     };
-    for (const auto& addr : book_.due(clock::now(), book_.size(), connected_elsewhere)) {
-        const auto* e = book_.find(addr);
-        // Addresses the user named are dialled whatever the target.
-        if (!e->pinned) {
-            if (slots == 0) continue;
-            --slots;
-        }
+    // due() lists the addresses the user named first.
+    for (const auto& addr : book_.due(clock::now(), slots, connected_elsewhere)) {
         book_.dial_started(addr);
         ++dialling_;
         asio::co_spawn(io_, dial(addr), log_exceptions("dialling " + addr));
@@ -263,13 +259,13 @@ asio::awaitable<void> node::dial(std::string addr) {
     co_await serve(std::move(socket), addr);
 }
 
-void node::dial_failed(const std::string& addr, const std::string& why) {
+void node::dial_failed(const std::string& addr, const std::string& why, bool tell_user) {
     if (stopping_) return;
     auto delay = book_.dial_failed(addr, clock::now());
     const auto* e = book_.find(addr);
     core::log(core::log_level::info, component, "could not reach ", addr, ": ", why);
     // Only addresses the user named are worth interrupting them for, and less and less often.
-    if (e && e->pinned && delay && is_power_of_two(e->failures)) {
+    if (tell_user && e && e->pinned && delay && is_power_of_two(e->failures)) {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count();
         sink_.on_error("could not reach " + addr + " (" + why + "); retrying in " +
                        std::to_string((ms + 999) / 1000) + " s");
@@ -299,11 +295,20 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         }
     } unlist_on_exit{*this, &l};
 
+    if (!outbound && neighbours_.size() >= config_.max_links) {
+        co_await l.refuse_full(known_peers_for({}));
+        core::log(core::log_level::debug, component, "refused ", remote_text, ": ",
+                  l.close_reason());
+        co_return;
+    }
+
     auto theirs = co_await l.handshake(our_hello());
     if (!theirs) {
         core::log(core::log_level::info, component, "no handshake with ", remote_text, ": ",
                   l.close_reason());
-        if (outbound) dial_failed(dialled, l.close_reason());
+        learn(l.early_peers());
+        // A full neighbour is busy, not broken, and it named others to try instead.
+        if (outbound) dial_failed(dialled, l.close_reason(), l.remote_bye() != "full");
         co_return;
     }
     if (stopping_) co_return;
@@ -341,11 +346,17 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
 
     auto it = neighbours_.find(id);
     if (it != neighbours_.end() && it->second.link == &l) {
-        auto info = it->second.info;
-        neighbours_.erase(it);
-        core::log(core::log_level::info, component, "lost ", info.nick, " (", id, "): ",
-                  l.close_reason());
-        sink_.on_peer_down(info, l.close_reason());
+        if (l.remote_bye() == "duplicate" && !stopping_) {
+            // The neighbour kept another link to us, whose hello may still be on its way.
+            it->second.link = nullptr;
+            await_replacement(id);
+        } else {
+            auto info = it->second.info;
+            neighbours_.erase(it);
+            core::log(core::log_level::info, component, "lost ", info.nick, " (", id, "): ",
+                      l.close_reason());
+            sink_.on_peer_down(info, l.close_reason());
+        }
     }
     if (outbound) book_.disconnected(dialled, clock::now());
     poke_maintenance();
@@ -360,12 +371,16 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
         auto dialler = [&](const peer_link& x) -> const std::string& {
             return x.outbound() ? peer_id() : id;
         };
-        peer_link& existing = *it->second.link;
-        if (!(dialler(l) < dialler(existing))) {
-            l.close("duplicate connection", "duplicate");
-            return false;
+        if (it->second.link == nullptr) {
+            it->second.replacement_timer->cancel();  // the awaited replacement is here
+        } else {
+            peer_link& existing = *it->second.link;
+            if (!(dialler(l) < dialler(existing))) {
+                l.close("duplicate connection", "duplicate");
+                return false;
+            }
+            existing.close("duplicate connection", "duplicate");
         }
-        existing.close("duplicate connection", "duplicate");
         it->second = std::move(candidate);
     } else {
         it = neighbours_.emplace(id, std::move(candidate)).first;
@@ -386,12 +401,7 @@ void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::m
                            const std::string& payload) {
     std::visit(overloaded{
                    [&](protocol::chat& chat) { on_chat(l, chat, payload); },
-                   [&](protocol::peers& peers) {
-                       for (const auto& p : peers.list) {
-                           if (p.peer_id != this->peer_id()) book_.add(p.addr, p.peer_id);
-                       }
-                       poke_maintenance();
-                   },
+                   [&](protocol::peers& peers) { learn(peers.list); },
                    [&](protocol::nick& renamed) {
                        auto it = neighbours_.find(peer_id);
                        if (it == neighbours_.end() || it->second.link != &l) return;
@@ -401,6 +411,30 @@ void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::m
                    [](auto&) {},
                },
                msg);
+}
+
+void node::learn(const std::vector<protocol::peer_address>& peers) {
+    if (peers.empty()) return;
+    for (const auto& p : peers) {
+        if (p.peer_id != peer_id()) book_.add(p.addr, p.peer_id);
+    }
+    poke_maintenance();
+}
+
+void node::await_replacement(const std::string& id) {
+    auto timer = std::make_shared<asio::steady_timer>(io_, config_.replacement_grace);
+    neighbours_.at(id).replacement_timer = timer;
+    timer->async_wait([this, id, timer](std::error_code) {
+        auto it = neighbours_.find(id);
+        if (it == neighbours_.end() || it->second.replacement_timer != timer) return;
+        if (it->second.link != nullptr) return;
+        auto info = it->second.info;
+        neighbours_.erase(it);
+        const std::string reason = "duplicate link closed and no other arrived";
+        core::log(core::log_level::info, component, "lost ", info.nick, " (", id, "): ", reason);
+        sink_.on_peer_down(info, reason);
+        poke_maintenance();
+    });
 }
 
 void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& payload) {
@@ -415,7 +449,7 @@ void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& pay
 
 void node::broadcast(const frame_ptr& frame, const peer_link* except) {
     for (auto& [id, n] : neighbours_) {
-        if (n.link != except) n.link->send(frame);
+        if (n.link && n.link != except) n.link->send(frame);
     }
 }
 
@@ -524,7 +558,10 @@ void node::shutdown() {
     maintenance_timer_.cancel();
     for (auto* s : connecting_) s->close(ignored);
     std::unordered_set<peer_link*> registered;
-    for (auto& [id, n] : neighbours_) registered.insert(n.link);
+    for (auto& [id, n] : neighbours_) {
+        if (n.link) registered.insert(n.link);
+        if (n.replacement_timer) n.replacement_timer->cancel();
+    }
     for (auto* l : links_) {
         if (registered.count(l)) {
             l->close("shutting down", "shutdown");

@@ -38,8 +38,16 @@ struct node_config {
     bool listen_explicit = false;
     std::vector<protocol::host_port> joins;
     std::filesystem::path data_dir;  // already locked by the caller
+    // Dial while fewer neighbours than this ...
     std::size_t target_links = 6;
+    // ... and accept until this many, so that a mesh of up to max_links + 1 peers is fully
+    // connected while a large one keeps every peer's fan-out (and so its cost) bounded.
+    std::size_t max_links = 12;
+    // Sockets accepted but not yet neighbours (handshakes) are bounded too.
     std::size_t max_inbound = 64;
+    // A neighbour that closed a duplicate link keeps its place this long while the link it
+    // kept finishes its handshake here, so that the user sees no down-and-up.
+    std::chrono::steady_clock::duration replacement_grace = std::chrono::seconds(5);
     std::chrono::steady_clock::duration dial_timeout = std::chrono::seconds(5);
     std::chrono::steady_clock::duration gossip_every = std::chrono::seconds(60);
     link_limits limits;
@@ -70,10 +78,11 @@ public:
 
 private:
     struct neighbour {
-        peer_link* link;
+        peer_link* link;  // null while waiting for the replacement of a duplicate link
         peer_info info;
         std::string advertised;  // its listening address, "" when it accepts no connections
         std::string dialled;     // the address we dialled, "" when it dialled us
+        std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
     };
 
     void bind_listener();
@@ -87,7 +96,9 @@ private:
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                          const std::string& payload);
     void on_chat(peer_link& from, protocol::chat& chat, const std::string& payload);
-    void dial_failed(const std::string& addr, const std::string& why);
+    void dial_failed(const std::string& addr, const std::string& why, bool tell_user = true);
+    void await_replacement(const std::string& peer_id);
+    void learn(const std::vector<protocol::peer_address>& peers);
     void dial_due();
     void broadcast(const frame_ptr& frame, const peer_link* except);
     protocol::peers known_peers_for(const std::string& recipient) const;
