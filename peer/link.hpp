@@ -97,9 +97,14 @@ public:
 
     // Serves the connection until it ends, then closes the socket. Frames queued with send()
     // before run() are written first.
-    asio::awaitable<void> run(message_handler handler) {
+    // `is_known_copy`, when given, sees each frame's bytes first: a frame it recognises as a
+    // byte-identical copy of one already handled is skipped without being parsed (in a
+    // mesh most chat frames arrive once per neighbour).
+    asio::awaitable<void> run(message_handler handler,
+                              std::function<bool(const std::string&)> is_known_copy = {}) {
         using namespace asio::experimental::awaitable_operators;
         last_received_ = std::chrono::steady_clock::now();
+        is_known_copy_ = std::move(is_known_copy);
         co_await (read_loop(handler) || write_loop() || watchdog_loop());
         close_socket();
     }
@@ -223,6 +228,7 @@ private:
                     co_await protocol_failure(next.error);
                     co_return;
                 }
+                if (is_known_copy_ && is_known_copy_(next.payload)) continue;
                 auto parsed = protocol::parse_message(next.payload);
                 if (parsed.status == protocol::parse_status::malformed) {
                     co_await protocol_failure(parsed.error);
@@ -366,6 +372,7 @@ private:
     bool closing_ = false;
     std::string close_reason_;
     std::optional<std::string> remote_bye_;
+    std::function<bool(const std::string&)> is_known_copy_;
     std::vector<protocol::peer_address> early_peers_;
 };
 

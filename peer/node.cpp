@@ -337,9 +337,13 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     if (admit(l, *theirs, candidate)) {
         core::log(core::log_level::info, component, "connected to ", theirs->nick, " (", id,
                   ") at ", remote_text, outbound ? ", dialled" : ", accepted");
-        co_await l.run([this, &id](peer_link& from, protocol::message& m, const std::string& p) {
-            on_link_message(from, id, m, p);
-        });
+        co_await l.run(
+            [this, &id](peer_link& from, protocol::message& m, const std::string& p) {
+                on_link_message(from, id, m, p);
+            },
+            [this](const std::string& payload) {
+                return frames_seen_.contains(core::sha256_hex(payload));
+            });
     } else {
         co_await l.run(ignore);
     }
@@ -438,6 +442,9 @@ void node::await_replacement(const std::string& id) {
 }
 
 void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& payload) {
+    // Only frames that parsed as chat are remembered as bytes: another frame that happens
+    // to repeat (a peers list, say) must still be handled.
+    frames_seen_.insert(core::sha256_hex(payload));
     auto id = core::message_id(chat.raw);
     if (!seen_.insert(id)) return;
     // Forward the frame as received: the id stays the same for every peer.

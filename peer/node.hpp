@@ -42,7 +42,7 @@ struct node_config {
     std::size_t target_links = 6;
     // ... and accept until this many, so that a mesh of up to max_links + 1 peers is fully
     // connected while a large one keeps every peer's fan-out (and so its cost) bounded.
-    std::size_t max_links = 12;
+    std::size_t max_links = 8;
     // Sockets accepted but not yet neighbours (handshakes) are bounded too.
     std::size_t max_inbound = 64;
     // A neighbour that closed a duplicate link keeps its place this long while the link it
@@ -120,6 +120,9 @@ private:
     asio::steady_timer maintenance_timer_;
     core::address_book book_;
     core::seen_cache seen_;
+    // Digests of recent chat frames as received: copies from other neighbours are dropped
+    // before parsing. Copies arrive within milliseconds, so a short memory is enough.
+    core::seen_cache frames_seen_{4096};
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 
