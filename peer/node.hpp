@@ -122,7 +122,7 @@ private:
     core::seen_cache seen_;
     // Digests of recent chat frames as received: copies from other neighbours are dropped
     // before parsing. Copies arrive within milliseconds, so a short memory is enough.
-    core::seen_cache frames_seen_{4096};
+    core::seen_cache frames_seen_{1024};
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 

@@ -55,11 +55,13 @@ struct test_node {
     std::unique_ptr<peer::node> node;
 
     test_node(asio::io_context& io, const std::string& nick,
-              protocol::host_port listen = {"127.0.0.1", 0}, bool explicit_listen = true) {
+              protocol::host_port listen = {"127.0.0.1", 0}, bool explicit_listen = true,
+              std::size_t max_links = peer::node_config{}.max_links) {
         peer::node_config config;
         config.nick = nick;
         config.listen = listen;
         config.listen_explicit = explicit_listen;
+        config.max_links = max_links;
         config.data_dir = dir.path();
         node = std::make_unique<peer::node>(io, core::identity::generate(), config, events);
     }
@@ -186,4 +188,25 @@ TEST_CASE("a chain of three learns the ends through peer exchange and floods eac
     CHECK(a.events.messages.size() == 2);
     CHECK(b.events.messages[0].text == "from the end of the chain");
     finish(io, {&a, &b, &c});
+}
+
+TEST_CASE("a full node refuses a newcomer but names a neighbour the newcomer then joins",
+          "[node]") {
+    asio::io_context io{1};
+    test_node hub(io, "hub", {"127.0.0.1", 0}, true, /*max_links=*/1);
+    test_node first(io, "first"), late(io, "late");
+    for (auto* n : {&hub, &first, &late}) n->node->start();
+
+    first.node->connect(hub.address());
+    REQUIRE(run_until(io, [&] { return hub.events.up.size() == 1; }));
+
+    late.node->connect(hub.address());
+    // The hub has no room, so it hands over "first", and late connects there instead.
+    REQUIRE(run_until(io, [&] { return late.events.up.size() == 1; }));
+    CHECK(late.events.up[0].nick == "first");
+    CHECK(late.events.errors.empty());  // a full peer is busy, not broken: nothing to report
+    hub.node->list_peers();
+    CHECK(hub.events.peers.size() == 1);
+    CHECK(hub.events.up.size() == 1);
+    finish(io, {&hub, &first, &late});
 }
