@@ -67,11 +67,22 @@ public:
     link(const link&) = delete;
     link& operator=(const link&) = delete;
 
-    // Sends our hello and reads theirs, within limits.hello_timeout. On failure returns
-    // nullopt and close_reason() says why.
+    // The dialler's side: sends our hello and reads theirs, within limits.hello_timeout. On
+    // failure returns nullopt and close_reason() says why.
     asio::awaitable<std::optional<protocol::hello>> handshake(const protocol::hello& ours) {
+        // Each co_await is its own statement: GCC 12 miscompiles `co_return co_await ...`
+        // and co_await inside conditions here (SIGILL at run time).
+        const bool sent = co_await send_hello(ours);
+        if (!sent) co_return std::nullopt;
+        auto theirs = co_await receive_hello();
+        co_return theirs;
+    }
+
+    // The acceptor's side, first half: reads the dialler's hello, within
+    // limits.hello_timeout, so that the answer can depend on who is asking.
+    asio::awaitable<std::optional<protocol::hello>> receive_hello() {
         using namespace asio::experimental::awaitable_operators;
-        auto result = co_await (exchange_hellos(ours) || detail::timeout(limits_.hello_timeout));
+        auto result = co_await (read_hello() || detail::timeout(limits_.hello_timeout));
         if (result.index() == 1) {
             // The cancelled read recorded its own reason on the way out; the timeout is the
             // real one.
@@ -81,16 +92,32 @@ public:
         co_return std::get<0>(std::move(result));
     }
 
-    // Instead of a handshake, when there is no room for another neighbour: names some that
-    // may have room, says bye {"reason":"full"} and gives up.
-    asio::awaitable<void> refuse_full(const protocol::peers& alternatives) {
+    // Before run(): writes our hello. False (with close_reason()) when it could not.
+    asio::awaitable<bool> send_hello(const protocol::hello& ours) {
+        using namespace asio::experimental::awaitable_operators;
+        std::string frame = protocol::encode_frame(protocol::serialize(ours));
+        auto result = co_await (write_all(frame) || detail::timeout(limits_.hello_timeout));
+        if (result.index() == 1) {
+            close_reason_ = "could not send hello within " + seconds(limits_.hello_timeout);
+            co_return false;
+        }
+        if (auto ec = std::get<0>(result)) {
+            record_reason("could not send hello: " + ec.message());
+            co_return false;
+        }
+        co_return true;
+    }
+
+    // Instead of our hello: names peers the dialler may try instead (may be empty), says bye
+    // with `reason` ("full", "self") and closes.
+    asio::awaitable<void> refuse(const std::string& reason, const protocol::peers& alternatives) {
         using namespace asio::experimental::awaitable_operators;
         std::string out;
         if (!alternatives.list.empty()) {
             out += protocol::encode_frame(protocol::serialize(alternatives));
         }
-        out += protocol::encode_frame(protocol::serialize(protocol::bye{"full"}));
-        record_reason("no room for another neighbour");
+        out += protocol::encode_frame(protocol::serialize(protocol::bye{reason}));
+        record_reason("refused (" + reason + ")");
         co_await (write_all(out) || detail::timeout(limits_.flush_grace));
         close_socket();
     }
@@ -152,13 +179,7 @@ public:
     Stream& stream() { return stream_; }
 
 private:
-    asio::awaitable<std::optional<protocol::hello>> exchange_hellos(const protocol::hello& ours) {
-        std::string frame = protocol::encode_frame(protocol::serialize(ours));
-        auto [wec, wn] = co_await asio::async_write(stream_, asio::buffer(frame), detail::use_nothrow);
-        if (wec) {
-            record_reason("could not send hello: " + wec.message());
-            co_return std::nullopt;
-        }
+    asio::awaitable<std::optional<protocol::hello>> read_hello() {
         std::array<char, 4096> buf;
         for (;;) {
             auto next = decoder_.next();
@@ -212,8 +233,9 @@ private:
         co_await (write_all(frame) || detail::timeout(limits_.flush_grace));
     }
 
-    asio::awaitable<void> write_all(const std::string& frame) {
-        co_await asio::async_write(stream_, asio::buffer(frame), detail::use_nothrow);
+    asio::awaitable<std::error_code> write_all(const std::string& bytes) {
+        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), detail::use_nothrow);
+        co_return ec;
     }
 
     asio::awaitable<void> read_loop(const message_handler& handler) {

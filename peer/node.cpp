@@ -240,8 +240,8 @@ asio::awaitable<void> node::dial(std::string addr) {
     auto result = co_await (asio::async_connect(socket, endpoints, detail::use_nothrow) ||
                             detail::timeout(config_.dial_timeout));
     connecting_.erase(&socket);
-    --dialling_;
     if (result.index() == 1) {
+        --dialling_;
         dial_failed(addr, "no answer within " +
                               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
                                                  config_.dial_timeout)
@@ -249,14 +249,14 @@ asio::awaitable<void> node::dial(std::string addr) {
                               " s");
         co_return;
     }
-    if (auto [ec, ep] = std::get<0>(result); ec) {
-        dial_failed(addr, ec.message());
+    if (auto [ec, ep] = std::get<0>(result); ec || stopping_) {
+        --dialling_;
+        if (ec) dial_failed(addr, ec.message());
         co_return;
     }
-    if (stopping_) co_return;
     std::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    co_await serve(std::move(socket), addr);
+    co_await serve(std::move(socket), addr);  // counts as dialling until its handshake ends
 }
 
 void node::dial_failed(const std::string& addr, const std::string& why, bool tell_user) {
@@ -275,6 +275,16 @@ void node::dial_failed(const std::string& addr, const std::string& why, bool tel
 
 asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     const bool outbound = !dialled.empty();
+    // An outbound connection counts as dialling until its handshake is over, so that
+    // dial_due() does not start more dials than the target while handshakes are slow.
+    struct dial_in_progress {
+        std::size_t* count;
+        void done() {
+            if (count) --*count;
+            count = nullptr;
+        }
+        ~dial_in_progress() { done(); }
+    } dialling{outbound ? &dialling_ : nullptr};
     std::error_code ec;
     const auto remote = socket.remote_endpoint(ec);
     if (ec) {
@@ -295,37 +305,42 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         }
     } unlist_on_exit{*this, &l};
 
-    if (!outbound && neighbours_.size() >= config_.max_links) {
-        co_await l.refuse_full(known_peers_for({}));
-        core::log(core::log_level::debug, component, "refused ", remote_text, ": ",
-                  l.close_reason());
-        co_return;
+    // Plain statements, not `?:`: GCC 12 mishandles co_await inside a conditional.
+    std::optional<protocol::hello> theirs;
+    if (outbound) {
+        const auto ours = our_hello();
+        theirs = co_await l.handshake(ours);
+    } else {
+        theirs = co_await answer(l);
     }
-
-    auto theirs = co_await l.handshake(our_hello());
+    dialling.done();
     if (!theirs) {
         core::log(core::log_level::info, component, "no handshake with ", remote_text, ": ",
                   l.close_reason());
         learn(l.early_peers());
-        // A full neighbour is busy, not broken, and it named others to try instead.
-        if (outbound) dial_failed(dialled, l.close_reason(), l.remote_bye() != "full");
+        if (outbound && l.remote_bye() == "self") {
+            const auto* e = book_.find(dialled);
+            if (e && e->pinned) sink_.on_error(dialled + " is this peer's own address");
+            book_.mark_self(dialled);
+        } else if (outbound) {
+            // A full neighbour is busy, not broken, and it named others to try instead.
+            dial_failed(dialled, l.close_reason(), l.remote_bye() != "full");
+        }
         co_return;
     }
     if (stopping_) co_return;
 
     auto ignore = [](peer_link&, protocol::message&, const std::string&) {};
     if (theirs->peer_id == peer_id()) {
-        if (outbound) {
-            const auto* e = book_.find(dialled);
-            if (e && e->pinned) sink_.on_error(dialled + " is this peer's own address");
-            book_.mark_self(dialled);
-        }
+        // Only an implementation that answers before reading gets here; ours says bye first.
+        if (outbound) book_.mark_self(dialled);
         l.close("connected to ourselves", "self");
         co_await l.run(ignore);
         co_return;
     }
 
-    neighbour candidate{&l, {theirs->peer_id, theirs->nick, remote_text}, {}, dialled};
+    neighbour candidate{&l, {theirs->peer_id, theirs->nick, remote_text}, {}, dialled,
+                        ++neighbour_serial_};
     if (theirs->listen_port != 0) {
         candidate.advertised =
             protocol::host_port{remote.address().to_string(), theirs->listen_port}.to_string();
@@ -364,6 +379,46 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     }
     if (outbound) book_.disconnected(dialled, clock::now());
     poke_maintenance();
+}
+
+asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l) {
+    auto theirs = co_await l.receive_hello();
+    if (!theirs || stopping_) co_return std::nullopt;
+    if (theirs->peer_id == peer_id()) {
+        co_await l.refuse("self", {});
+        co_return std::nullopt;
+    }
+    const bool known = neighbours_.count(theirs->peer_id) > 0;  // a duplicate takes no room
+    // Handshakes answered but not yet admitted count too, or a burst of dialers would all
+    // find room.
+    if (!known && neighbours_.size() + answering_ >= config_.max_links &&
+        !make_room_for(*theirs)) {
+        co_await l.refuse("full", known_peers_for(theirs->peer_id));
+        co_return std::nullopt;
+    }
+    const auto ours = our_hello();
+    ++answering_;
+    const bool sent = co_await l.send_hello(ours);
+    --answering_;
+    if (!sent) co_return std::nullopt;
+    co_return theirs;
+}
+
+bool node::make_room_for(const protocol::hello& newcomer) {
+    // Only a peer short of neighbours may displace one: otherwise a mesh whose members are
+    // all full would be closed to newcomers, and a satisfied one just looks elsewhere.
+    if (newcomer.links >= config_.target_links) return false;
+    // The oldest link goes: early peers collect the most neighbours, so it is the one most
+    // likely to leave its other end with enough.
+    neighbour* oldest = nullptr;
+    for (auto& [id, n] : neighbours_) {
+        if (n.link && !n.link->closing() && (!oldest || n.serial < oldest->serial)) oldest = &n;
+    }
+    if (!oldest) return false;
+    core::log(core::log_level::info, component, "making room for ", newcomer.nick, ": closing ",
+              oldest->info.nick);
+    oldest->link->close("made room for a peer with fewer neighbours", "rebalance");
+    return true;
 }
 
 bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidate) {
@@ -475,6 +530,7 @@ protocol::hello node::our_hello() const {
     h.peer_id = peer_id();
     h.nick = nick_;
     h.listen_port = listen_port_;
+    h.links = static_cast<std::uint16_t>(std::min<std::size_t>(neighbours_.size(), 65535));
     h.rooms = {config_.room};
     return h;
 }

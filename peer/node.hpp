@@ -42,7 +42,7 @@ struct node_config {
     std::size_t target_links = 6;
     // ... and accept until this many, so that a mesh of up to max_links + 1 peers is fully
     // connected while a large one keeps every peer's fan-out (and so its cost) bounded.
-    std::size_t max_links = 8;
+    std::size_t max_links = 7;
     // Sockets accepted but not yet neighbours (handshakes) are bounded too.
     std::size_t max_inbound = 64;
     // A neighbour that closed a duplicate link keeps its place this long while the link it
@@ -82,6 +82,7 @@ private:
         peer_info info;
         std::string advertised;  // its listening address, "" when it accepts no connections
         std::string dialled;     // the address we dialled, "" when it dialled us
+        std::uint64_t serial = 0;  // order of arrival: lower is older
         std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
     };
 
@@ -93,6 +94,11 @@ private:
     // Decides whether a link that finished its handshake becomes the neighbour for its peer
     // id, closing the loser of a duplicate pair. True when `l` was registered.
     bool admit(peer_link& l, const protocol::hello& theirs, neighbour candidate);
+    // The acceptor's handshake: reads the dialler's hello, then answers with ours or with a
+    // refusal (it is ourselves, or we are full).
+    asio::awaitable<std::optional<protocol::hello>> answer(peer_link& l);
+    // At max_links: closes one neighbour to admit `newcomer` if it is short of neighbours.
+    bool make_room_for(const protocol::hello& newcomer);
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                          const std::string& payload);
     void on_chat(peer_link& from, protocol::chat& chat, const std::string& payload);
@@ -131,6 +137,8 @@ private:
     std::unordered_set<peer_stream*> connecting_;            // dials not yet connected
     std::size_t inbound_ = 0;
     std::size_t dialling_ = 0;
+    std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
+    std::uint64_t neighbour_serial_ = 0;
     bool stopping_ = false;
 };
 

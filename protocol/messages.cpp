@@ -169,6 +169,8 @@ std::optional<message> parse_hello(field_reader& r, const json& o) {
         !r.checked(o, "nick", check_nick, m.nick) ||
         !r.integer(o, "listen_port", 0, 65535, "must be an integer from 0 to 65535",
                    m.listen_port) ||
+        !r.integer(o, "links", 0, 65535, "must be an integer from 0 to 65535", m.links,
+                   presence::optional) ||
         !r.strings(o, "rooms", max_hello_rooms, check_room, m.rooms) ||
         !r.strings(o, "features", max_hello_features, nullptr, m.features, presence::optional)) {
         return std::nullopt;
@@ -335,8 +337,8 @@ std::optional<json> parse_json(std::string_view text, std::string& error) {
 
 json to_object(const hello& m) {
     return {{"type", "hello"},       {"version", m.version},         {"peer_id", m.peer_id},
-            {"nick", m.nick},        {"listen_port", m.listen_port}, {"rooms", m.rooms},
-            {"features", m.features}};
+            {"nick", m.nick},        {"listen_port", m.listen_port}, {"links", m.links},
+            {"rooms", m.rooms},      {"features", m.features}};
 }
 
 json to_object(const peers& m) {

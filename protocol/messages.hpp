@@ -27,6 +27,8 @@ struct hello {
     std::string peer_id;
     std::string nick;
     std::uint16_t listen_port = 0;  // 0: this peer accepts no connections
+    // How many neighbours the sender has: a full peer makes room for one that has few.
+    std::uint16_t links = 0;
     std::vector<std::string> rooms;
     std::vector<std::string> features;
     friend bool operator==(const hello&, const hello&) = default;

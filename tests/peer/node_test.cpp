@@ -54,15 +54,15 @@ struct test_node {
     recorder events;
     std::unique_ptr<peer::node> node;
 
+    // `tweak` adjusts the defaults (loopback, any port, explicit) for one test.
     test_node(asio::io_context& io, const std::string& nick,
-              protocol::host_port listen = {"127.0.0.1", 0}, bool explicit_listen = true,
-              std::size_t max_links = peer::node_config{}.max_links) {
+              const std::function<void(peer::node_config&)>& tweak = {}) {
         peer::node_config config;
         config.nick = nick;
-        config.listen = listen;
-        config.listen_explicit = explicit_listen;
-        config.max_links = max_links;
+        config.listen = {"127.0.0.1", 0};
+        config.listen_explicit = true;
         config.data_dir = dir.path();
+        if (tweak) tweak(config);
         node = std::make_unique<peer::node>(io, core::identity::generate(), config, events);
     }
     protocol::host_port address() const {
@@ -98,7 +98,10 @@ TEST_CASE("without an explicit --listen a taken port makes the node pick another
     first.node->start();
     auto taken = first.address();
 
-    test_node second(io, "second", taken, /*explicit_listen=*/false);
+    test_node second(io, "second", [&](peer::node_config& c) {
+        c.listen = taken;
+        c.listen_explicit = false;
+    });
     second.node->start();
     CHECK(second.address().port != taken.port);
     REQUIRE(second.events.notices.size() == 1);
@@ -113,7 +116,7 @@ TEST_CASE("an explicit --listen on a taken port is an error naming the address",
     first.node->start();
     auto taken = first.address();
 
-    test_node second(io, "second", taken, /*explicit_listen=*/true);
+    test_node second(io, "second", [&](peer::node_config& c) { c.listen = taken; });
     try {
         second.node->start();
         FAIL("start() should have thrown");
@@ -190,10 +193,36 @@ TEST_CASE("a chain of three learns the ends through peer exchange and floods eac
     finish(io, {&a, &b, &c});
 }
 
-TEST_CASE("a full node refuses a newcomer but names a neighbour the newcomer then joins",
+TEST_CASE("a full node makes room for a newcomer that is short of neighbours", "[node]") {
+    asio::io_context io{1};
+    test_node hub(io, "hub", [](peer::node_config& c) { c.max_links = 1; });
+    test_node first(io, "first"), late(io, "late");
+    for (auto* n : {&hub, &first, &late}) n->node->start();
+
+    first.node->connect(hub.address());
+    REQUIRE(run_until(io, [&] { return hub.events.up.size() == 1; }));
+
+    // late has no neighbour at all: the hub lets go of its oldest link to take it.
+    late.node->connect(hub.address());
+    REQUIRE(run_until(io, [&] { return late.events.up.size() == 1 && !first.events.down.empty(); }));
+    CHECK(late.events.up[0].nick == "hub");
+    CHECK(first.events.down[0].nick == "hub");
+    REQUIRE(run_until(io, [&] {
+        hub.node->list_peers();
+        return hub.events.peers.size() == 1;
+    }));
+    CHECK(hub.events.peers[0].nick == "late");
+    finish(io, {&hub, &first, &late});
+}
+
+TEST_CASE("a full node refuses a newcomer with enough neighbours but names one it can join",
           "[node]") {
     asio::io_context io{1};
-    test_node hub(io, "hub", {"127.0.0.1", 0}, true, /*max_links=*/1);
+    // With a target of 0 nobody is short of neighbours, so the hub never makes room.
+    test_node hub(io, "hub", [](peer::node_config& c) {
+        c.max_links = 1;
+        c.target_links = 0;
+    });
     test_node first(io, "first"), late(io, "late");
     for (auto* n : {&hub, &first, &late}) n->node->start();
 
@@ -201,7 +230,7 @@ TEST_CASE("a full node refuses a newcomer but names a neighbour the newcomer the
     REQUIRE(run_until(io, [&] { return hub.events.up.size() == 1; }));
 
     late.node->connect(hub.address());
-    // The hub has no room, so it hands over "first", and late connects there instead.
+    // The hub hands over "first" instead of a hello, and late connects there.
     REQUIRE(run_until(io, [&] { return late.events.up.size() == 1; }));
     CHECK(late.events.up[0].nick == "first");
     CHECK(late.events.errors.empty());  // a full peer is busy, not broken: nothing to report

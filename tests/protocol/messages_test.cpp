@@ -221,6 +221,9 @@ TEST_CASE("hello with an ill-typed or invalid field is malformed and names it") 
     CHECK(malformed_error(with(h, "nick", "a b")) ==
           R"(hello: field "nick" is invalid: nick must not contain spaces or control characters)");
 
+    CHECK(malformed_error(with(h, "links", -1)) ==
+          R"(hello: field "links" must be an integer from 0 to 65535)");
+    CHECK(parsed_as<hello>(h).links == 0);  // optional: older peers do not send it
     const std::string port = R"(hello: field "listen_port" must be an integer from 0 to 65535)";
     CHECK(malformed_error(with(h, "listen_port", 65536)) == port);
     CHECK(malformed_error(with(h, "listen_port", -1)) == port);
@@ -430,8 +433,8 @@ TEST_CASE("every message type survives serialize then parse") {
     c.env = {"lobby", alice, "al", 7, 1700000000123, "h\xc3\xa9llo \"world\"\nline 2"};
     c.raw = envelope_to_json(c.env);
     const std::vector<message> messages = {
-        hello{1, alice, "alice", 7447, {"lobby", "dev"}, {"tls", "files"}},
-        hello{1, bob, "bob", 0, {}, {}},
+        hello{1, alice, "alice", 7447, 3, {"lobby", "dev"}, {"tls", "files"}},
+        hello{1, bob, "bob", 0, 0, {}, {}},
         peers{{{alice, "127.0.0.1:7447"}, {bob, "[::1]:7448"}}},
         peers{},
         c,
@@ -454,8 +457,9 @@ TEST_CASE("every message type survives serialize then parse") {
 TEST_CASE("serialize writes the type and every field") {
     CHECK(serialize(ping{5}) == R"({"nonce":5,"type":"ping"})");
     CHECK(serialize(bye{}) == R"({"reason":"","type":"bye"})");
-    CHECK(json::parse(serialize(hello{1, alice, "alice", 7447, {"lobby"}, {}})) ==
-          with(with(hello_json(), "rooms", {"lobby"}), "features", json::array()));
+    CHECK(json::parse(serialize(hello{1, alice, "alice", 7447, 2, {"lobby"}, {}})) ==
+          with(with(with(hello_json(), "rooms", {"lobby"}), "features", json::array()), "links",
+               2));
     CHECK(json::parse(serialize(parsed_as<peers>(peers_json()))) == peers_json());
 }
 

@@ -117,8 +117,15 @@ peer_process::~peer_process() {
     if (!std::getenv("CONFAB_KEEP_TMP")) std::filesystem::remove_all(dir_, ec);
 }
 
+// CONFAB_BIN runs another build (say, the previous commit's) for a before/after bench.
+static std::string confab_binary() {
+    const char* other = std::getenv("CONFAB_BIN");
+    return other && *other ? other : CONFAB_BINARY;
+}
+
 void peer_process::spawn() {
-    std::vector<std::string> args = {CONFAB_BINARY, "--headless",
+    const std::string binary = confab_binary();
+    std::vector<std::string> args = {binary,        "--headless",
                                      "--nick",      options_.nick,
                                      "--listen",    options_.listen,
                                      "--room",      options_.room,
@@ -159,7 +166,7 @@ void peer_process::spawn() {
 
     std::signal(SIGPIPE, SIG_IGN);
     spawned_at_ = test_clock::now();
-    int rc = ::posix_spawn(&pid_, CONFAB_BINARY, &actions, &attr, argv.data(), environ);
+    int rc = ::posix_spawn(&pid_, binary.c_str(), &actions, &attr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     ::close(in_pipe[0]);
@@ -169,7 +176,7 @@ void peer_process::spawn() {
     if (rc != 0) {
         pid_ = -1;
         exit_status_ = 127;
-        throw std::system_error(rc, std::generic_category(), "posix_spawn " CONFAB_BINARY);
+        throw std::system_error(rc, std::generic_category(), "posix_spawn " + binary);
     }
     ::fcntl(stdout_fd_, F_SETFL, O_NONBLOCK);
     ::fcntl(stdin_fd_, F_SETFL, O_NONBLOCK);
