@@ -71,8 +71,10 @@ command parse_command(std::string_view line) {
         return cmd_connect{*address};
     }
     if (!args.empty()) {
-        return cmd_error{"/" + std::string(name) + " takes no arguments; " +
-                         std::string(usage_error(*spec).message)};
+        std::string message = "/";  // appended: GCC 12 warns falsely on "/" + string
+        message += name;
+        message += " takes no arguments; " + usage_error(*spec).message;
+        return cmd_error{message};
     }
     if (name == "peers") return cmd_peers{};
     if (name == "help") return cmd_help{};

@@ -340,7 +340,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     }
 
     neighbour candidate{&l, {theirs->peer_id, theirs->nick, remote_text}, {}, dialled,
-                        ++neighbour_serial_};
+                        ++neighbour_serial_, nullptr};
     if (theirs->listen_port != 0) {
         candidate.advertised =
             protocol::host_port{remote.address().to_string(), theirs->listen_port}.to_string();

@@ -6,7 +6,11 @@ namespace confab::protocol {
 namespace {
 
 std::string quoted(std::string_view s) {
-    return "\"" + std::string(s) + "\"";
+    // Appended rather than "\"" + ...: GCC 12 warns falsely (-Wrestrict) on a short prefix.
+    std::string out = "\"";
+    out += s;
+    out += '"';
+    return out;
 }
 
 // Host names and IPv4 addresses; anything else (spaces, brackets, '@', '/') is a typo or an
