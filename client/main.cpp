@@ -49,7 +49,10 @@ int run(const client::options& opts) {
 
     node.start();
     front.start(node, [&] {
+        // Shutting down: the signals get their default action back, so that a second Ctrl-C
+        // while the goodbyes are flushed ends the process at once.
         std::error_code ignored;
+        signals.clear(ignored);
         signals.cancel(ignored);
     });
     // Returns when the work runs out: every link said bye and closed.

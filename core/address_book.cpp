@@ -24,6 +24,16 @@ bool address_book::add(const std::string& addr, const std::string& peer_id, bool
 
 void address_book::mark_self(const std::string& addr) {
     // Recorded even when the book is full: forgetting it would make us dial ourselves again.
+    // But a neighbour can name many addresses that reach us; beyond a few, the oldest
+    // self entry goes, so that they can never crowd real peers out of the book.
+    constexpr std::size_t max_self = 16;
+    if (auto it = entries_.find(addr); it == entries_.end() || !it->second.self) {
+        self_order_.push_back(addr);
+        if (self_order_.size() > max_self) {
+            entries_.erase(self_order_.front());
+            self_order_.pop_front();
+        }
+    }
     entry& e = entries_[addr];
     e.addr = addr;
     e.self = true;

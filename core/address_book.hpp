@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <random>
 #include <string>
@@ -79,6 +80,7 @@ private:
     std::size_t capacity_;
     std::mt19937_64 rng_;
     std::unordered_map<std::string, entry> entries_;
+    std::deque<std::string> self_order_;  // self entries, oldest first
 };
 
 template <typename Skip>

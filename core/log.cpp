@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include <algorithm>
+
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -68,8 +70,27 @@ void log_line(log_level level, std::string_view component, std::string_view text
     line.append(6 - name.size(), ' ');
     line += component;
     line += ": ";
-    // One event is one line, so that stderr can be read (and grepped) line by line.
-    for (char c : text) line += (c == '\n' || c == '\r') ? ' ' : c;
+    // One event is one line, so that stderr can be read (and grepped) line by line; and text
+    // from the network (a neighbour's error or bye reason) must not drive the terminal:
+    // control characters (C0, DEL, and C1 as UTF-8) are shown as '?'. A line is capped.
+    constexpr std::size_t max_text = 2000;
+    const std::size_t shown = std::min(text.size(), max_text);
+    for (std::size_t i = 0; i < shown; ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == '\n' || c == '\r' || c == '\t') {
+            line += ' ';
+        } else if (c < 0x20 || c == 0x7f) {
+            line += '?';
+        } else if (c == 0xc2 && i + 1 < text.size() &&
+                   static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+            line += '?';
+            ++i;
+        } else {
+            line += static_cast<char>(c);
+        }
+    }
+    if (text.size() > max_text) line += " [...]";
     line += '\n';
 
     // A single write(2) per line keeps lines from different threads whole. Only a partial

@@ -193,13 +193,16 @@ private:
                     co_await refuse("protocol error before hello: " + parsed.error);
                     co_return std::nullopt;
                 }
-                // A peer with no room for us says so instead of hello, after naming
-                // neighbours that may have room.
-                if (auto* p = std::get_if<protocol::peers>(&*parsed.msg)) {
-                    early_peers_.insert(early_peers_.end(), p->list.begin(), p->list.end());
+                // An acceptor with no room for us says so instead of hello, after naming
+                // (in one list) neighbours that may have room. Only a dialler hears that.
+                auto* p = std::get_if<protocol::peers>(&*parsed.msg);
+                if (p && outbound_ && !got_early_peers_) {
+                    got_early_peers_ = true;
+                    early_peers_ = std::move(p->list);
                     continue;
                 }
-                if (auto* b = std::get_if<protocol::bye>(&*parsed.msg)) {
+                auto* b = std::get_if<protocol::bye>(&*parsed.msg);
+                if (b && outbound_) {
                     remote_bye_ = b->reason;
                     record_reason("neighbour refused the connection (" + b->reason + ")");
                     co_return std::nullopt;
@@ -396,6 +399,7 @@ private:
     std::optional<std::string> remote_bye_;
     std::function<bool(const std::string&)> is_known_copy_;
     std::vector<protocol::peer_address> early_peers_;
+    bool got_early_peers_ = false;
 };
 
 extern template class link<asio::ip::tcp::socket>;

@@ -219,8 +219,10 @@ asio::awaitable<void> node::dial(std::string addr) {
             endpoints.emplace_back(ip, target->port);
         } else {
             tcp::resolver resolver(io_);
+            resolvers_.insert(&resolver);  // shutdown() cancels a slow look-up
             auto [rec, results] = co_await resolver.async_resolve(
                 target->host, std::to_string(target->port), detail::use_nothrow);
+            resolvers_.erase(&resolver);
             if (rec) error = "cannot resolve \"" + target->host + "\": " + rec.message();
             for (const auto& r : results) endpoints.push_back(r.endpoint());
         }
@@ -292,6 +294,9 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         co_return;
     }
     const std::string remote_text = endpoint_string(remote);
+    // Both ends see the dialler's port: it tells apart two links dialled by the same peer.
+    const std::uint16_t dialler_port =
+        outbound ? socket.local_endpoint(ec).port() : remote.port();
 
     peer_link l(std::move(socket), outbound, config_.limits);
     links_.insert(&l);
@@ -322,6 +327,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
             const auto* e = book_.find(dialled);
             if (e && e->pinned) sink_.on_error(dialled + " is this peer's own address");
             book_.mark_self(dialled);
+            poke_maintenance();  // the slot it took is free for another address
         } else if (outbound) {
             // A full neighbour is busy, not broken, and it named others to try instead.
             dial_failed(dialled, l.close_reason(), l.remote_bye() != "full");
@@ -339,8 +345,10 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         co_return;
     }
 
-    neighbour candidate{&l, {theirs->peer_id, theirs->nick, remote_text}, {}, dialled,
-                        ++neighbour_serial_, nullptr};
+    neighbour candidate{&l,      {theirs->peer_id, theirs->nick, remote_text},
+                        {},      dialled,
+                        dialler_port, ++neighbour_serial_,
+                        nullptr};
     if (theirs->listen_port != 0) {
         candidate.advertised =
             protocol::host_port{remote.address().to_string(), theirs->listen_port}.to_string();
@@ -426,15 +434,17 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
     auto it = neighbours_.find(id);
     if (it != neighbours_.end()) {
         // Both ends apply the same rule, so they agree on which link survives: the one
-        // dialled by the smaller peer id; between two dialled by the same peer, the older.
-        auto dialler = [&](const peer_link& x) -> const std::string& {
-            return x.outbound() ? peer_id() : id;
+        // dialled by the smaller peer id; between two dialled by the same peer, the one from
+        // the lower port.
+        auto rank = [&](const neighbour& n) {
+            return std::pair<const std::string&, std::uint16_t>(
+                n.link->outbound() ? peer_id() : id, n.dialler_port);
         };
         if (it->second.link == nullptr) {
             it->second.replacement_timer->cancel();  // the awaited replacement is here
         } else {
             peer_link& existing = *it->second.link;
-            if (!(dialler(l) < dialler(existing))) {
+            if (!(rank(candidate) < rank(it->second))) {
                 l.close("duplicate connection", "duplicate");
                 return false;
             }
@@ -620,6 +630,7 @@ void node::shutdown() {
     acceptor_.close(ignored);
     maintenance_timer_.cancel();
     for (auto* s : connecting_) s->close(ignored);
+    for (auto* r : resolvers_) r->cancel();
     std::unordered_set<peer_link*> registered;
     for (auto& [id, n] : neighbours_) {
         if (n.link) registered.insert(n.link);

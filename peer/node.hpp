@@ -82,7 +82,8 @@ private:
         peer_info info;
         std::string advertised;  // its listening address, "" when it accepts no connections
         std::string dialled;     // the address we dialled, "" when it dialled us
-        std::uint64_t serial = 0;  // order of arrival: lower is older
+        std::uint16_t dialler_port = 0;  // the dialling side's port of this TCP connection
+        std::uint64_t serial = 0;        // order of arrival: lower is older
         std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
     };
 
@@ -135,6 +136,7 @@ private:
     std::unordered_map<std::string, neighbour> neighbours_;  // by peer id
     std::unordered_set<peer_link*> links_;                   // every open link, handshakes too
     std::unordered_set<peer_stream*> connecting_;            // dials not yet connected
+    std::unordered_set<asio::ip::tcp::resolver*> resolvers_;  // host names being looked up
     std::size_t inbound_ = 0;
     std::size_t dialling_ = 0;
     std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours

@@ -331,6 +331,10 @@ std::optional<json> parse_json(std::string_view text, std::string& error) {
         error = describe(e);
     } catch (const rejected_json& e) {
         error = e.error;
+    } catch (const json::exception& e) {
+        // Not only syntax: a number too large for a double (1e400) is out_of_range. Anything
+        // nlohmann refuses is malformed input, never an exception that escapes.
+        error = "frame is not valid JSON: " + std::string(e.what()).substr(0, 120);
     }
     return std::nullopt;
 }

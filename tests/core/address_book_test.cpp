@@ -141,6 +141,18 @@ TEST_CASE("an address that is ourselves is never due and cannot be added back") 
     CHECK(book.due(t0 + 24h, 10, no_skip).empty());
 }
 
+TEST_CASE("addresses that reach ourselves cannot crowd real peers out of the book") {
+    address_book book(policy(), 100, 1);
+    book.add("me:0");  // known first as an ordinary address, then found to be us
+    book.mark_self("me:0");
+    for (int i = 1; i < 40; ++i) book.mark_self("me:" + std::to_string(i));
+    // Only the 16 most recent are remembered; the rest of the book stays free for peers.
+    CHECK(book.size() == 16);
+    CHECK(book.find("me:0") == nullptr);
+    CHECK(book.find("me:39")->self);
+    CHECK(book.add("peer:1"));
+}
+
 TEST_CASE("due() puts pinned entries first, then fewer failures, and honours max and skip") {
     address_book book(policy(), 100, 1);
     book.add("a:1");

@@ -96,6 +96,19 @@ TEST_CASE("log_line writes one line: UTC time with milliseconds, padded level, c
     CHECK(lines[1].substr(25) == "error core: disk full");
 }
 
+TEST_CASE("log_line never lets text from the network drive the terminal, nor run long") {
+    confab::test::temp_dir dir;
+    captured_stderr err(dir.path() / "stderr");
+    // A neighbour's bye reason with OSC (retitle), CSI (clear screen), BEL and C1 CSI.
+    confab::core::log_line(log_level::info, "link", "bye (\x1b]0;owned\x07\x1b[2J\xc2\x9b" "2J)");
+    confab::core::log_line(log_level::info, "link", std::string(5000, 'x'));
+    auto lines = lines_of(err.text());
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].substr(25) == "info  link: bye (?]0;owned??[2J?2J)");
+    CHECK(lines[1].size() < 2100);
+    CHECK(lines[1].ends_with(" [...]"));
+}
+
 TEST_CASE("log() drops what is above the current level") {
     level_guard guard;
     confab::test::temp_dir dir;

@@ -175,6 +175,17 @@ TEST_CASE(
         attacker.send(frame(hello.dump()));
         attacker.send(frame("{\"type\":\"chat\", \"env\": {"));
     }
+    SECTION("a number too large for a double, after a valid hello") {
+        nlohmann::json hello = {{"type", "hello"},        {"version", 1},
+                                {"peer_id", random_peer_id()}, {"nick", "mallory"},
+                                {"listen_port", 0},       {"rooms", {"lobby"}}};
+        attacker.send(frame(hello.dump()));
+        attacker.send(frame(R"({"type":"ping","nonce":1,"x":1e400})"));
+    }
+    SECTION("peer lists before any hello (an acceptor hears nothing but hello first)") {
+        nlohmann::json peers = {{"type", "peers"}, {"peers", nlohmann::json::array()}};
+        for (int i = 0; i < 100; ++i) attacker.send(frame(peers.dump()));
+    }
 
     bool closed = attacker.wait_closed(5s);
     INFO("received " << attacker.frames().size() << " frames\n" << mesh.target->describe());

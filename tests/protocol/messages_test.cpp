@@ -341,6 +341,16 @@ TEST_CASE("chat with an ill-typed or invalid envelope field is malformed and nam
           R"(chat: field "envelope.body" must be a string)");
 }
 
+TEST_CASE("a number too large for a double is malformed, not an exception") {
+    for (const char* text : {R"({"type":"ping","nonce":1,"x":1e400})",
+                             R"({"type":"ping","nonce":1,"x":-1e400})"}) {
+        INFO(text);
+        const auto r = parse_message(text);
+        CHECK(r.status == parse_status::malformed);
+        CHECK_THAT(r.error, Catch::Matchers::StartsWith("frame is not valid JSON"));
+    }
+}
+
 TEST_CASE("chat with a float anywhere in the envelope is malformed") {
     CHECK(malformed_error(chat_with("score", 0.5)) ==
           R"(chat: field "envelope.score" must not be a floating-point number)");
