@@ -54,9 +54,12 @@ cli_result parse_cli(const std::vector<std::string>& args) {
 
         if (flag == "--headless" || flag == "--help" || flag == "-h" || flag == "--version") {
             if (inline_value) return fail(flag + " takes no value");
-            if (flag == "--headless") o.headless = true;
-            else if (flag == "--version") o.version = true;
-            else o.help = true;
+            if (flag == "--headless")
+                o.headless = true;
+            else if (flag == "--version")
+                o.version = true;
+            else
+                o.help = true;
             continue;
         }
         if (flag != "--nick" && flag != "--listen" && flag != "--join" && flag != "--room" &&

@@ -1,7 +1,7 @@
 #include "client/headless.hpp"
 
-#include <cstdio>
 #include <unistd.h>
+#include <cstdio>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -9,6 +9,7 @@
 
 #include "client/command.hpp"
 #include "core/log.hpp"
+#include "core/overloaded.hpp"
 #include "peer/detail/coro.hpp"
 
 namespace confab::client {
@@ -21,13 +22,6 @@ constexpr std::size_t max_line_bytes = 1024 * 1024;
 nlohmann::ordered_json peer_json(const peer::peer_info& p) {
     return {{"peer_id", p.peer_id}, {"nick", p.nick}, {"addr", p.addr}};
 }
-
-template <typename... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-template <typename... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 }  // namespace
 
@@ -82,13 +76,15 @@ asio::awaitable<void> headless_front::read_loop() {
 }
 
 void headless_front::execute(const std::string& line) {
-    std::visit(overloaded{
+    std::visit(core::overloaded{
                    [](const cmd_none&) {},
                    [&](const cmd_say& c) { node_->say(c.text); },
                    [&](const cmd_nick& c) { node_->set_nick(c.nick); },
                    [&](const cmd_peers&) { node_->list_peers(); },
                    [&](const cmd_connect& c) { node_->connect(c.address); },
-                   [&](const cmd_help&) { emit({{"event", "help"}, {"text", help_text()}}); },
+                   [&](const cmd_help&) {
+                       emit({{"event", "help"}, {"text", help_text()}});
+                   },
                    [&](const cmd_quit&) { quitting_ = true; },
                    [&](const cmd_error& c) { on_error(c.message); },
                },
@@ -146,8 +142,7 @@ void headless_front::on_nick(const std::string& peer_id, const std::string& old_
           {"own", own}});
 }
 
-void headless_front::on_peers(const std::vector<peer::peer_info>& peers,
-                              std::size_t connections) {
+void headless_front::on_peers(const std::vector<peer::peer_info>& peers, std::size_t connections) {
     auto list = nlohmann::ordered_json::array();
     for (const auto& p : peers) list.push_back(peer_json(p));
     emit({{"event", "peers"}, {"peers", list}, {"connections", connections}});

@@ -1,8 +1,8 @@
 // confab: one peer of a peer-to-peer group chat. Runs everything on one event loop.
 
+#include <unistd.h>
 #include <csignal>
 #include <iostream>
-#include <unistd.h>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>

@@ -30,7 +30,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     struct entry {
-        std::string addr;  // "HOST:PORT"
+        std::string addr;     // "HOST:PORT"
         std::string peer_id;  // empty until a hello told us
         bool pinned = false;
         bool self = false;  // dialling it reached ourselves: never dial again

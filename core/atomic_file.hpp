@@ -1,10 +1,10 @@
 #pragma once
 // Files that a crash never leaves half-written. Any thread.
 
+#include <sys/types.h>
 #include <filesystem>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace confab::core {
 

@@ -18,11 +18,11 @@ struct peer_info {
 struct chat_message {
     std::string id;  // SHA-256 of the envelope's canonical bytes
     std::string room;
-    std::string from;  // author's nick when written
+    std::string from;     // author's nick when written
     std::string peer_id;  // author
     std::string text;
     std::int64_t ts = 0;  // ms since the Unix epoch, the author's clock
-    bool own = false;  // written by this peer
+    bool own = false;     // written by this peer
 };
 
 class event_sink {

@@ -237,7 +237,8 @@ private:
     }
 
     asio::awaitable<std::error_code> write_all(const std::string& bytes) {
-        auto [ec, n] = co_await asio::async_write(stream_, asio::buffer(bytes), detail::use_nothrow);
+        auto [ec, n] =
+            co_await asio::async_write(stream_, asio::buffer(bytes), detail::use_nothrow);
         co_return ec;
     }
 

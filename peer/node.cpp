@@ -12,6 +12,7 @@
 #include "core/atomic_file.hpp"
 #include "core/log.hpp"
 #include "core/message_id.hpp"
+#include "core/overloaded.hpp"
 #include "protocol/validate.hpp"
 
 namespace confab::peer {
@@ -48,14 +49,9 @@ std::int64_t now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bool is_power_of_two(int n) { return n > 0 && (n & (n - 1)) == 0; }
-
-template <typename... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-template <typename... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
+bool is_power_of_two(int n) {
+    return n > 0 && (n & (n - 1)) == 0;
+}
 
 }  // namespace
 
@@ -84,7 +80,9 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
     }
 }
 
-void node::assert_loop_thread() const { assert(std::this_thread::get_id() == loop_thread_); }
+void node::assert_loop_thread() const {
+    assert(std::this_thread::get_id() == loop_thread_);
+}
 
 void node::start() {
     assert_loop_thread();
@@ -143,8 +141,8 @@ void node::bind_listener() {
         sink_.on_notice("port " + std::to_string(wanted) + " is in use (another confab?); " +
                         "listening on " + std::to_string(listen_port_) + " instead");
     }
-    core::log(core::log_level::info, component, "listening on ", endpoint_string(local),
-              " as ", peer_id());
+    core::log(core::log_level::info, component, "listening on ", endpoint_string(local), " as ",
+              peer_id());
 }
 
 asio::awaitable<void> node::accept_loop() {
@@ -159,8 +157,8 @@ asio::awaitable<void> node::accept_loop() {
             continue;
         }
         if (inbound_ >= config_.max_inbound) {
-            core::log(core::log_level::warn, component, "refusing a connection: already ",
-                      inbound_, " inbound");
+            core::log(core::log_level::warn, component, "refusing a connection: already ", inbound_,
+                      " inbound");
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
@@ -295,8 +293,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     }
     const std::string remote_text = endpoint_string(remote);
     // Both ends see the dialler's port: it tells apart two links dialled by the same peer.
-    const std::uint16_t dialler_port =
-        outbound ? socket.local_endpoint(ec).port() : remote.port();
+    const std::uint16_t dialler_port = outbound ? socket.local_endpoint(ec).port() : remote.port();
 
     peer_link l(std::move(socket), outbound, config_.limits);
     links_.insert(&l);
@@ -345,8 +342,8 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         co_return;
     }
 
-    neighbour candidate{&l,      {theirs->peer_id, theirs->nick, remote_text},
-                        {},      dialled,
+    neighbour candidate{&l,           {theirs->peer_id, theirs->nick, remote_text},
+                        {},           dialled,
                         dialler_port, ++neighbour_serial_,
                         nullptr};
     if (theirs->listen_port != 0) {
@@ -360,13 +357,11 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     if (admit(l, *theirs, candidate)) {
         core::log(core::log_level::info, component, "connected to ", theirs->nick, " (", id,
                   ") at ", remote_text, outbound ? ", dialled" : ", accepted");
-        co_await l.run(
-            [this, &id](peer_link& from, protocol::message& m, const std::string& p) {
-                on_link_message(from, id, m, p);
-            },
-            [this](const std::string& payload) {
-                return frames_seen_.contains(core::sha256_hex(payload));
-            });
+        co_await l.run([this, &id](peer_link& from, protocol::message& m,
+                                   const std::string& p) { on_link_message(from, id, m, p); },
+                       [this](const std::string& payload) {
+                           return frames_seen_.contains(core::sha256_hex(payload));
+                       });
     } else {
         co_await l.run(ignore);
     }
@@ -380,8 +375,8 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         } else {
             auto info = it->second.info;
             neighbours_.erase(it);
-            core::log(core::log_level::info, component, "lost ", info.nick, " (", id, "): ",
-                      l.close_reason());
+            core::log(core::log_level::info, component, "lost ", info.nick, " (", id,
+                      "): ", l.close_reason());
             sink_.on_peer_down(info, l.close_reason());
         }
     }
@@ -399,8 +394,7 @@ asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l) {
     const bool known = neighbours_.count(theirs->peer_id) > 0;  // a duplicate takes no room
     // Handshakes answered but not yet admitted count too, or a burst of dialers would all
     // find room.
-    if (!known && neighbours_.size() + answering_ >= config_.max_links &&
-        !make_room_for(*theirs)) {
+    if (!known && neighbours_.size() + answering_ >= config_.max_links && !make_room_for(*theirs)) {
         co_await l.refuse("full", known_peers_for(theirs->peer_id));
         co_return std::nullopt;
     }
@@ -437,8 +431,8 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
         // dialled by the smaller peer id; between two dialled by the same peer, the one from
         // the lower port.
         auto rank = [&](const neighbour& n) {
-            return std::pair<const std::string&, std::uint16_t>(
-                n.link->outbound() ? peer_id() : id, n.dialler_port);
+            return std::pair<const std::string&, std::uint16_t>(n.link->outbound() ? peer_id() : id,
+                                                                n.dialler_port);
         };
         if (it->second.link == nullptr) {
             it->second.replacement_timer->cancel();  // the awaited replacement is here
@@ -468,7 +462,7 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
 
 void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                            const std::string& payload) {
-    std::visit(overloaded{
+    std::visit(core::overloaded{
                    [&](protocol::chat& chat) { on_chat(l, chat, payload); },
                    [&](protocol::peers& peers) { learn(peers.list); },
                    [&](protocol::nick& renamed) {
@@ -515,8 +509,8 @@ void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& pay
     // Forward the frame as received: the id stays the same for every peer.
     broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
     if (chat.env.room != config_.room) return;
-    sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author,
-                      chat.env.body, chat.env.ts, false});
+    sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author, chat.env.body,
+                      chat.env.ts, false});
 }
 
 void node::broadcast(const frame_ptr& frame, const peer_link* except) {
@@ -564,8 +558,7 @@ std::uint64_t node::next_seq() {
         seq_reserved_ = seq_ + seq_block - 1;
         try {
             nlohmann::json state{{"seq_reserved", seq_reserved_}};
-            core::write_file_atomically(config_.data_dir / "state.json", state.dump() + "\n",
-                                        0600);
+            core::write_file_atomically(config_.data_dir / "state.json", state.dump() + "\n", 0600);
         } catch (const std::exception& e) {
             core::log(core::log_level::warn, component, "cannot save state: ", e.what());
         }

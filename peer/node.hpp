@@ -80,8 +80,8 @@ private:
     struct neighbour {
         peer_link* link;  // null while waiting for the replacement of a duplicate link
         peer_info info;
-        std::string advertised;  // its listening address, "" when it accepts no connections
-        std::string dialled;     // the address we dialled, "" when it dialled us
+        std::string advertised;          // its listening address, "" when it accepts no connections
+        std::string dialled;             // the address we dialled, "" when it dialled us
         std::uint16_t dialler_port = 0;  // the dialling side's port of this TCP connection
         std::uint64_t serial = 0;        // order of arrival: lower is older
         std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
@@ -133,9 +133,9 @@ private:
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 
-    std::unordered_map<std::string, neighbour> neighbours_;  // by peer id
-    std::unordered_set<peer_link*> links_;                   // every open link, handshakes too
-    std::unordered_set<peer_stream*> connecting_;            // dials not yet connected
+    std::unordered_map<std::string, neighbour> neighbours_;   // by peer id
+    std::unordered_set<peer_link*> links_;                    // every open link, handshakes too
+    std::unordered_set<peer_stream*> connecting_;             // dials not yet connected
     std::unordered_set<asio::ip::tcp::resolver*> resolvers_;  // host names being looked up
     std::size_t inbound_ = 0;
     std::size_t dialling_ = 0;

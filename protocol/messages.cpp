@@ -340,9 +340,9 @@ std::optional<json> parse_json(std::string_view text, std::string& error) {
 }
 
 json to_object(const hello& m) {
-    return {{"type", "hello"},       {"version", m.version},         {"peer_id", m.peer_id},
-            {"nick", m.nick},        {"listen_port", m.listen_port}, {"links", m.links},
-            {"rooms", m.rooms},      {"features", m.features}};
+    return {{"type", "hello"},  {"version", m.version},         {"peer_id", m.peer_id},
+            {"nick", m.nick},   {"listen_port", m.listen_port}, {"links", m.links},
+            {"rooms", m.rooms}, {"features", m.features}};
 }
 
 json to_object(const peers& m) {

@@ -44,8 +44,8 @@ struct peers {
 // whitespace) are what the message id is the SHA-256 of.
 struct envelope {
     std::string room;
-    std::string author;  // peer id of the author
-    std::string nick;    // author's nick when written
+    std::string author;     // peer id of the author
+    std::string nick;       // author's nick when written
     std::uint64_t seq = 0;  // per-author sequence number, from 1
     std::int64_t ts = 0;    // wall-clock milliseconds since the Unix epoch
     std::string body;

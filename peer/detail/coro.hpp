@@ -11,7 +11,8 @@
 
 namespace confab::peer::detail {
 
-// On the I/O path errors are values: `auto [ec, n] = co_await sock.async_read_some(b, use_nothrow);`
+// On the I/O path errors are values: `auto [ec, n] = co_await sock.async_read_some(b,
+// use_nothrow);`
 constexpr auto use_nothrow = asio::experimental::as_tuple(asio::use_awaitable);
 
 // Completes after `d`; meant for `co_await (work() || timeout(d))`.

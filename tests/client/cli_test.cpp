@@ -7,39 +7,16 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/scoped_env.hpp"
+
 using namespace confab;
 using namespace confab::client;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
+using confab::test::scoped_env;
+
 namespace {
-
-// Sets (or unsets, with nullopt) an environment variable for one test and puts it back after,
-// so that the default nick does not depend on who runs the tests.
-class scoped_env {
-public:
-    scoped_env(const char* name, std::optional<std::string> value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            ::setenv(name, value->c_str(), 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~scoped_env() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    scoped_env(const scoped_env&) = delete;
-    scoped_env& operator=(const scoped_env&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
 
 options parse_ok(const std::vector<std::string>& args) {
     auto r = parse_cli(args);
@@ -86,7 +63,7 @@ TEST_CASE("the default nick is anon when $USER is not a valid nick or not set", 
         CHECK(parse_ok({}).nick == "anon");
     }
     SECTION("unset") {
-        scoped_env user("USER", std::nullopt);
+        scoped_env user("USER", nullptr);
         CHECK(parse_ok({}).nick == "anon");
     }
 }

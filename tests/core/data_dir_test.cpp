@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "tests/support/scoped_env.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -17,35 +19,7 @@
 
 using confab::core::data_dir_lock;
 
-namespace {
-
-// Sets an environment variable for one scope and puts the old value back.
-class scoped_env {
-public:
-    scoped_env(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        if (value) {
-            ::setenv(name, value, 1);
-        } else {
-            ::unsetenv(name);
-        }
-    }
-    ~scoped_env() {
-        if (old_) {
-            ::setenv(name_, old_->c_str(), 1);
-        } else {
-            ::unsetenv(name_);
-        }
-    }
-    scoped_env(const scoped_env&) = delete;
-    scoped_env& operator=(const scoped_env&) = delete;
-
-private:
-    const char* name_;
-    std::optional<std::string> old_;
-};
-
-}  // namespace
+using confab::test::scoped_env;
 
 TEST_CASE("default_data_dir follows XDG_DATA_HOME, else HOME") {
     scoped_env home("HOME", "/home/someone");

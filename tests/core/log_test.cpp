@@ -100,7 +100,9 @@ TEST_CASE("log_line never lets text from the network drive the terminal, nor run
     confab::test::temp_dir dir;
     captured_stderr err(dir.path() / "stderr");
     // A neighbour's bye reason with OSC (retitle), CSI (clear screen), BEL and C1 CSI.
-    confab::core::log_line(log_level::info, "link", "bye (\x1b]0;owned\x07\x1b[2J\xc2\x9b" "2J)");
+    confab::core::log_line(log_level::info, "link",
+                           "bye (\x1b]0;owned\x07\x1b[2J\xc2\x9b"
+                           "2J)");
     confab::core::log_line(log_level::info, "link", std::string(5000, 'x'));
     auto lines = lines_of(err.text());
     REQUIRE(lines.size() == 2);

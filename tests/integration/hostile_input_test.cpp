@@ -176,9 +176,9 @@ TEST_CASE(
         attacker.send(frame("{\"type\":\"chat\", \"env\": {"));
     }
     SECTION("a number too large for a double, after a valid hello") {
-        nlohmann::json hello = {{"type", "hello"},        {"version", 1},
-                                {"peer_id", random_peer_id()}, {"nick", "mallory"},
-                                {"listen_port", 0},       {"rooms", {"lobby"}}};
+        nlohmann::json hello = {
+            {"type", "hello"},   {"version", 1},     {"peer_id", random_peer_id()},
+            {"nick", "mallory"}, {"listen_port", 0}, {"rooms", {"lobby"}}};
         attacker.send(frame(hello.dump()));
         attacker.send(frame(R"({"type":"ping","nonce":1,"x":1e400})"));
     }

@@ -8,27 +8,6 @@
 
 using namespace confab::test;
 
-namespace {
-
-struct pair_of_peers {
-    std::unique_ptr<peer_process> a;
-    std::unique_ptr<peer_process> b;
-
-    pair_of_peers() {
-        peer_options oa;
-        oa.nick = "alice";
-        a = start_peer(oa);
-        peer_options ob;
-        ob.nick = "bob";
-        ob.joins = {a->listen()};
-        b = start_peer(ob);
-        a->wait_for(is_peer_up(b->peer_id()), 5s, "peer_up for bob");
-        b->wait_for(is_peer_up(a->peer_id()), 5s, "peer_up for alice");
-    }
-};
-
-}  // namespace
-
 TEST_CASE("EOF on stdin exits 0 and the neighbour sees peer_down", "[integration][shutdown]") {
     pair_of_peers peers;
     peers.b->close_stdin();

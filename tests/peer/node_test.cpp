@@ -36,9 +36,7 @@ struct recorder : peer::event_sink {
         listen = l;
     }
     void on_peer_up(const peer::peer_info& p) override { up.push_back(p); }
-    void on_peer_down(const peer::peer_info& p, const std::string&) override {
-        down.push_back(p);
-    }
+    void on_peer_down(const peer::peer_info& p, const std::string&) override { down.push_back(p); }
     void on_message(const peer::chat_message& m) override { messages.push_back(m); }
     void on_nick(const std::string&, const std::string&, const std::string&, bool) override {}
     void on_peers(const std::vector<peer::peer_info>& list, std::size_t n) override {
@@ -184,10 +182,12 @@ TEST_CASE("a chain of three learns the ends through peer exchange and floods eac
     REQUIRE(run_until(io, [&] { return a.events.up.size() == 2 && c.events.up.size() == 2; }));
 
     c.node->say("from the end of the chain");
-    REQUIRE(run_until(io, [&] { return a.events.messages.size() == 1 && b.events.messages.size() == 1; }));
+    REQUIRE(run_until(
+        io, [&] { return a.events.messages.size() == 1 && b.events.messages.size() == 1; }));
     // A marker after it: once it arrives everywhere, any duplicate would have too.
     a.node->say("marker");
-    REQUIRE(run_until(io, [&] { return c.events.messages.size() == 2 && b.events.messages.size() == 2; }));
+    REQUIRE(run_until(
+        io, [&] { return c.events.messages.size() == 2 && b.events.messages.size() == 2; }));
     CHECK(a.events.messages.size() == 2);
     CHECK(b.events.messages[0].text == "from the end of the chain");
     finish(io, {&a, &b, &c});
@@ -204,7 +204,8 @@ TEST_CASE("a full node makes room for a newcomer that is short of neighbours", "
 
     // late has no neighbour at all: the hub lets go of its oldest link to take it.
     late.node->connect(hub.address());
-    REQUIRE(run_until(io, [&] { return late.events.up.size() == 1 && !first.events.down.empty(); }));
+    REQUIRE(
+        run_until(io, [&] { return late.events.up.size() == 1 && !first.events.down.empty(); }));
     CHECK(late.events.up[0].nick == "hub");
     CHECK(first.events.down[0].nick == "hub");
     REQUIRE(run_until(io, [&] {

@@ -342,8 +342,8 @@ TEST_CASE("chat with an ill-typed or invalid envelope field is malformed and nam
 }
 
 TEST_CASE("a number too large for a double is malformed, not an exception") {
-    for (const char* text : {R"({"type":"ping","nonce":1,"x":1e400})",
-                             R"({"type":"ping","nonce":1,"x":-1e400})"}) {
+    for (const char* text :
+         {R"({"type":"ping","nonce":1,"x":1e400})", R"({"type":"ping","nonce":1,"x":-1e400})"}) {
         INFO(text);
         const auto r = parse_message(text);
         CHECK(r.status == parse_status::malformed);
@@ -467,9 +467,9 @@ TEST_CASE("every message type survives serialize then parse") {
 TEST_CASE("serialize writes the type and every field") {
     CHECK(serialize(ping{5}) == R"({"nonce":5,"type":"ping"})");
     CHECK(serialize(bye{}) == R"({"reason":"","type":"bye"})");
-    CHECK(json::parse(serialize(hello{1, alice, "alice", 7447, 2, {"lobby"}, {}})) ==
-          with(with(with(hello_json(), "rooms", {"lobby"}), "features", json::array()), "links",
-               2));
+    CHECK(
+        json::parse(serialize(hello{1, alice, "alice", 7447, 2, {"lobby"}, {}})) ==
+        with(with(with(hello_json(), "rooms", {"lobby"}), "features", json::array()), "links", 2));
     CHECK(json::parse(serialize(parsed_as<peers>(peers_json()))) == peers_json());
 }
 

@@ -477,4 +477,16 @@ std::uint16_t dead_port() {
     return ntohs(addr.sin_port);
 }
 
+pair_of_peers::pair_of_peers() {
+    peer_options oa;
+    oa.nick = "alice";
+    a = start_peer(oa);
+    peer_options ob;
+    ob.nick = "bob";
+    ob.joins = {a->listen()};
+    b = start_peer(ob);
+    a->wait_for(is_peer_up(b->peer_id()), 5s, "peer_up for bob");
+    b->wait_for(is_peer_up(a->peer_id()), 5s, "peer_up for alice");
+}
+
 }  // namespace confab::test

@@ -162,4 +162,11 @@ std::uint16_t port_of(std::string_view host_port);
 // A loopback port that nothing listens on (bound, then closed, so the kernel gave it out once).
 std::uint16_t dead_port();
 
+// alice, and bob joined to her, each having seen the other come up.
+struct pair_of_peers {
+    std::unique_ptr<peer_process> a;
+    std::unique_ptr<peer_process> b;
+    pair_of_peers();
+};
+
 }  // namespace confab::test
