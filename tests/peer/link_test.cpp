@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -214,6 +215,29 @@ asio::awaitable<void> handshake_both(test_link& l, raw_side& r) {
     co_await (link_handshake_ok(l) && raw_handshake(r));
 }
 
+// A link that has finished its hello exchange with a raw peer, ready for a scenario.
+struct greeted {
+    test_link l;
+    raw_side raw;
+    recorder rec;
+    bool ended = false;  // run() returned by itself within the bound
+
+    greeted(tcp::socket a, tcp::socket b, peer::link_limits limits)
+        : l(std::move(a), false, limits), raw{std::move(b)} {}
+};
+
+asio::awaitable<std::unique_ptr<greeted>> greet(peer::link_limits limits = {}) {
+    auto [a, b] = co_await connected_pair();
+    auto g = std::make_unique<greeted>(std::move(a), std::move(b), limits);
+    co_await handshake_both(g->l, g->raw);
+    co_return g;
+}
+
+// Serves the link while `script` plays the raw side; returns when both are done.
+asio::awaitable<void> play(greeted& g, asio::awaitable<void> script) {
+    co_await (run_link(g.l, g.rec, g.ended) && std::move(script));
+}
+
 // ---- scenarios -------------------------------------------------------------------------
 
 asio::awaitable<void> two_links_body() {
@@ -304,16 +328,11 @@ asio::awaitable<void> garbage_raw(raw_side& r) {
 }
 
 asio::awaitable<void> garbage_body() {
-    auto [a, b] = co_await connected_pair();
-    test_link l(std::move(a), false, {});
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && garbage_raw(raw));
-    CHECK(ended);
-    CHECK_THAT(l.close_reason(), StartsWith("protocol error"));
-    CHECK(rec.got.empty());
+    auto g = co_await greet();
+    co_await play(*g, garbage_raw(g->raw));
+    CHECK(g->ended);
+    CHECK_THAT(g->l.close_reason(), StartsWith("protocol error"));
+    CHECK(g->rec.got.empty());
 }
 
 asio::awaitable<void> unknown_type_raw(raw_side& r) {
@@ -327,17 +346,12 @@ asio::awaitable<void> unknown_type_raw(raw_side& r) {
 }
 
 asio::awaitable<void> unknown_type_body() {
-    auto [a, b] = co_await connected_pair();
-    test_link l(std::move(a), false, {});
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
-    rec.on_message = [](test_link& link) { link.close("test done"); };
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && unknown_type_raw(raw));
-    CHECK(ended);
-    CHECK(rec.chat_bodies() == std::vector<std::string>{"still there?"});
-    CHECK(l.close_reason() == "test done");
+    auto g = co_await greet();
+    g->rec.on_message = [](test_link& link) { link.close("test done"); };
+    co_await play(*g, unknown_type_raw(g->raw));
+    CHECK(g->ended);
+    CHECK(g->rec.chat_bodies() == std::vector<std::string>{"still there?"});
+    CHECK(g->l.close_reason() == "test done");
 }
 
 asio::awaitable<void> ping_raw(raw_side& r) {
@@ -350,15 +364,10 @@ asio::awaitable<void> ping_raw(raw_side& r) {
 }
 
 asio::awaitable<void> ping_body() {
-    auto [a, b] = co_await connected_pair();
-    test_link l(std::move(a), false, {});
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && ping_raw(raw));
-    CHECK(ended);
-    CHECK(rec.got.empty());  // ping and bye are the link's own business
+    auto g = co_await greet();
+    co_await play(*g, ping_raw(g->raw));
+    CHECK(g->ended);
+    CHECK(g->rec.got.empty());  // ping and bye are the link's own business
 }
 
 asio::awaitable<void> keepalive_raw(raw_side& r) {
@@ -367,18 +376,13 @@ asio::awaitable<void> keepalive_raw(raw_side& r) {
 }
 
 asio::awaitable<void> keepalive_body() {
-    auto [a, b] = co_await connected_pair();
     peer::link_limits limits;
     limits.ping_after = 100ms;
     limits.dead_after = 300ms;
-    test_link l(std::move(a), false, limits);
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && keepalive_raw(raw));
-    CHECK(ended);
-    CHECK(l.close_reason() == "nothing received for 300 ms");
+    auto g = co_await greet(limits);
+    co_await play(*g, keepalive_raw(g->raw));
+    CHECK(g->ended);
+    CHECK(g->l.close_reason() == "nothing received for 300 ms");
 }
 
 asio::awaitable<void> bye_raw(raw_side& r) {
@@ -388,15 +392,10 @@ asio::awaitable<void> bye_raw(raw_side& r) {
 }
 
 asio::awaitable<void> bye_body() {
-    auto [a, b] = co_await connected_pair();
-    test_link l(std::move(a), false, {});
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && bye_raw(raw));
-    CHECK(ended);
-    CHECK(l.close_reason() == "neighbour said bye (shutdown)");
+    auto g = co_await greet();
+    co_await play(*g, bye_raw(g->raw));
+    CHECK(g->ended);
+    CHECK(g->l.close_reason() == "neighbour said bye (shutdown)");
 }
 
 asio::awaitable<void> close_raw(raw_side& r, bool send_chat_first) {
@@ -418,22 +417,17 @@ void send_then_close(test_link& l) {
 
 // `during_run`: close from the handler while the writer sleeps, rather than before run().
 asio::awaitable<void> close_body(bool during_run) {
-    auto [a, b] = co_await connected_pair();
     peer::link_limits limits;
     limits.flush_grace = 200ms;
-    test_link l(std::move(a), false, limits);
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
+    auto g = co_await greet(limits);
     if (during_run) {
-        rec.on_message = send_then_close;
+        g->rec.on_message = send_then_close;
     } else {
-        send_then_close(l);
+        send_then_close(g->l);
     }
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && close_raw(raw, during_run));
-    CHECK(ended);
-    CHECK(l.close_reason() == "x");
+    co_await play(*g, close_raw(g->raw, during_run));
+    CHECK(g->ended);
+    CHECK(g->l.close_reason() == "x");
 }
 
 // Queues a frame per loop turn, so that the writer drains what the socket takes and the queue
@@ -448,20 +442,15 @@ asio::awaitable<void> flood(test_link& l, std::size_t& sent_bytes) {
 }
 
 asio::awaitable<void> queue_cap_body(std::string& reason) {
-    auto [a, b] = co_await connected_pair();
     peer::link_limits limits;
     limits.max_queue_bytes = 64 * 1024;
-    test_link l(std::move(a), false, limits);
-    raw_side raw{std::move(b)};  // never read after the handshake
-    co_await handshake_both(l, raw);
-    recorder rec;
-    bool ended = false;
+    auto g = co_await greet(limits);  // the raw side never reads after the handshake
     std::size_t sent_bytes = 0;
-    co_await (run_link(l, rec, ended) && flood(l, sent_bytes));
-    CHECK(ended);
-    CHECK(l.closing());
+    co_await play(*g, flood(g->l, sent_bytes));
+    CHECK(g->ended);
+    CHECK(g->l.closing());
     CHECK(sent_bytes > limits.max_queue_bytes);
-    reason = l.close_reason();
+    reason = g->l.close_reason();
 }
 
 asio::awaitable<void> burst_raw(raw_side& r) {
@@ -472,16 +461,11 @@ asio::awaitable<void> burst_raw(raw_side& r) {
 }
 
 asio::awaitable<void> burst_body() {
-    auto [a, b] = co_await connected_pair();
-    test_link l(std::move(a), false, {});
-    raw_side raw{std::move(b)};
-    co_await handshake_both(l, raw);
-    recorder rec;
-    bool ended = false;
-    co_await (run_link(l, rec, ended) && burst_raw(raw));
-    CHECK(ended);
-    CHECK(rec.chat_bodies() == std::vector<std::string>{"one", "two", "three"});
-    CHECK(l.close_reason() == "neighbour said bye");
+    auto g = co_await greet();
+    co_await play(*g, burst_raw(g->raw));
+    CHECK(g->ended);
+    CHECK(g->rec.chat_bodies() == std::vector<std::string>{"one", "two", "three"});
+    CHECK(g->l.close_reason() == "neighbour said bye");
 }
 
 // The link serves from the hello on; the handler closes it once a message is in.
