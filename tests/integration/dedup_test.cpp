@@ -110,13 +110,7 @@ TEST_CASE(
     for (auto& p : owned) p->wait_ready();
     auto all = pointers(owned);
 
-    bool full = poll_until(
-        all,
-        [&] {
-            return std::all_of(all.begin(), all.end(),
-                               [&](auto* p) { return neighbours(*p).size() == n - 1; });
-        },
-        10s);
+    bool full = wait_full_mesh(all, 10s);
     auto answers = wait_for_connections(all, static_cast<int>(n - 1), 5s);
     for (std::size_t i = 0; i < n; ++i) {
         INFO(answers[i].json.dump() << "\n" << all[i]->describe());

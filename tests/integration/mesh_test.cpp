@@ -63,15 +63,8 @@ TEST_CASE(
     }
     auto all = pointers(owned);
 
-    // A mesh of <= 7 peers becomes fully connected. Judged by each peer's current neighbours,
-    // so a link that is replaced on the way does not fail this test (dedup_test covers that).
-    bool full = poll_until(
-        all,
-        [&] {
-            return std::all_of(all.begin(), all.end(),
-                               [&](auto* p) { return neighbours(*p).size() == n - 1; });
-        },
-        10s);
+    // A mesh of up to 8 peers becomes fully connected.
+    bool full = wait_full_mesh(all, 10s);
     for (auto* p : all) {
         INFO(p->describe());
         CHECK(neighbours(*p).size() == n - 1);

@@ -477,6 +477,17 @@ std::uint16_t dead_port() {
     return ntohs(addr.sin_port);
 }
 
+bool wait_full_mesh(std::span<peer_process* const> procs, test_clock::duration limit) {
+    return poll_until(
+        procs,
+        [&] {
+            return std::all_of(procs.begin(), procs.end(), [&](const peer_process* p) {
+                return neighbours(*p).size() == procs.size() - 1;
+            });
+        },
+        limit);
+}
+
 pair_of_peers::pair_of_peers() {
     peer_options oa;
     oa.nick = "alice";

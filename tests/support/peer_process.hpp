@@ -149,6 +149,10 @@ void wait_all(std::span<peer_process* const> procs, const event_predicate& pred,
 // Peer ids this process currently counts as neighbours, from its peer_up/peer_down events.
 std::set<std::string> neighbours(const peer_process& p);
 
+// Waits until every peer has all the others as neighbours (judged by current neighbours, so
+// a link replaced on the way does not count against it); false when the time ran out.
+bool wait_full_mesh(std::span<peer_process* const> procs, test_clock::duration limit);
+
 // Starts a peer and waits for its "ready" event.
 std::unique_ptr<peer_process> start_peer(peer_options options,
                                          test_clock::duration ready_timeout = 5s);
