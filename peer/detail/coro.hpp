@@ -1,5 +1,12 @@
 #pragma once
 // Small coroutine helpers shared by the network code. Main thread.
+//
+// GCC 12 traps met in this code base; each was fixed by giving every co_await a statement
+// of its own:
+//  - `co_return co_await f();` compiled to an illegal instruction (SIGILL at run time);
+//  - `cond ? co_await a() : co_await b()` misbehaved;
+//  - a temporary converted to another type inside a co_await expression (a message struct
+//    becoming protocol::message) crashed in free().
 
 #include <chrono>
 
