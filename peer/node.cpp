@@ -177,6 +177,9 @@ asio::awaitable<void> node::maintenance_loop() {
                 if (n.link && !list.list.empty()) n.link->send(make_frame(list));
             }
             next_gossip = now + config_.gossip_every;
+            // Also saved at shutdown; saving now too means a peer that was killed still
+            // finds its mesh again on restart. One small write a minute on the loop.
+            save_address_book();
         }
         dial_due();
         auto wake = next_gossip;

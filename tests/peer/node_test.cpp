@@ -240,3 +240,23 @@ TEST_CASE("a full node refuses a newcomer with enough neighbours but names one i
     CHECK(hub.events.up.size() == 1);
     finish(io, {&hub, &first, &late});
 }
+
+TEST_CASE("a node restarted on the same data dir finds its mesh again without being told",
+          "[node]") {
+    asio::io_context io{1};
+    test_node a(io, "alice");
+    a.node->start();
+    auto b = std::make_unique<test_node>(io, "bob");
+    b->node->start();
+    b->node->connect(a.address());
+    REQUIRE(run_until(io, [&] { return a.events.up.size() == 1; }));
+    b->node->shutdown();  // saves the peers it knows
+    REQUIRE(run_until(io, [&] { return a.events.down.size() == 1; }));
+
+    // The same folder, no --join, no /connect: the saved address book is enough.
+    test_node again(io, "bob2", [&](peer::node_config& c) { c.data_dir = b->dir.path(); });
+    again.node->start();
+    REQUIRE(run_until(io, [&] { return again.events.up.size() == 1; }));
+    CHECK(again.events.up[0].nick == "alice");
+    finish(io, {&a, &again});
+}
