@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cctype>
+
+#include "core/message_id.hpp"
 #include "core/seen_cache.hpp"
 
 using confab::core::seen_cache;
@@ -36,4 +39,16 @@ TEST_CASE("seen_cache forgets the oldest ids first and stays within capacity") {
     // Once forgotten, an id counts as new again.
     CHECK(cache.insert("1"));
     CHECK_FALSE(cache.contains("3"));
+}
+
+TEST_CASE("seen_cache stores digests compactly yet keeps other spellings apart") {
+    confab::core::seen_cache cache(10);
+    const std::string digest = confab::core::sha256_hex("envelope");
+    CHECK(cache.insert(digest));
+    CHECK_FALSE(cache.insert(digest));
+    CHECK(cache.contains(digest));
+    // Upper-case hex is not the same spelling; it is simply another id.
+    std::string upper = digest;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK_FALSE(cache.contains(upper));
 }
