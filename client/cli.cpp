@@ -9,10 +9,23 @@ namespace confab::client {
 
 namespace {
 
+// $USER, made into a valid nick: spaces and control characters become '_', and it is cut
+// to the nick limit (at a character boundary); "anon" when nothing usable is left.
 std::string default_nick() {
     const char* user = std::getenv("USER");
-    if (user && protocol::check_nick(user).empty()) return user;
-    return "anon";
+    std::string nick;
+    for (const char* c = user ? user : ""; *c; ++c) {
+        const auto b = static_cast<unsigned char>(*c);
+        nick += (b <= 0x20 || b == 0x7f) ? '_' : *c;
+    }
+    while (nick.size() > protocol::max_nick_bytes) {
+        // Drop the last character whole: its continuation bytes, then its lead byte.
+        while (!nick.empty() && (static_cast<unsigned char>(nick.back()) & 0xc0) == 0x80) {
+            nick.pop_back();
+        }
+        if (!nick.empty()) nick.pop_back();
+    }
+    return protocol::check_nick(nick).empty() ? nick : "anon";
 }
 
 }  // namespace
@@ -96,6 +109,7 @@ cli_result parse_cli(const std::vector<std::string>& args) {
             if (!core::parse_log_level(*v, &o.log_level)) {
                 return fail("--log-level must be error, warn, info or debug (got \"" + *v + "\")");
             }
+            o.log_level_explicit = true;
         }
     }
     if (!nick_given) o.nick = default_nick();

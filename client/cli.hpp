@@ -24,6 +24,7 @@ struct options {
     bool data_dir_explicit = false;
     std::filesystem::path downloads;  // default: core::default_downloads_dir()
     core::log_level log_level = core::log_level::info;
+    bool log_level_explicit = false;
 };
 
 struct cli_result {

@@ -1,6 +1,7 @@
 #include "client/command.hpp"
 
 #include <array>
+#include <cctype>
 
 namespace confab::client {
 
@@ -15,9 +16,9 @@ struct command_spec {
 constexpr std::array<command_spec, 5> commands{{
     {"nick", "/nick NAME", "change your nick"},
     {"peers", "/peers", "list the peers you are connected to"},
-    {"connect", "/connect HOST:PORT", "connect to a peer (it is redialled while down)"},
+    {"connect", "/connect HOST:PORT", "connect to a peer; it is redialled while down"},
     {"help", "/help", "show this list"},
-    {"quit", "/quit", "say bye to your peers and leave"},
+    {"quit", "/quit [MESSAGE]", "say bye to your peers and leave"},
 }};
 
 std::string_view trim(std::string_view s) {
@@ -48,7 +49,10 @@ command parse_command(std::string_view line) {
 
     std::string_view rest = line.substr(1);
     auto space = rest.find_first_of(" \t");
-    std::string_view name = rest.substr(0, space);
+    // Commands are case-insensitive, as in irssi and weechat.
+    std::string name_buffer(rest.substr(0, space));
+    for (auto& c : name_buffer) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view name = name_buffer;
     std::string_view args = space == std::string_view::npos ? "" : trim(rest.substr(space));
 
     const command_spec* spec = find_spec(name);
@@ -58,11 +62,14 @@ command parse_command(std::string_view line) {
                          "line that begins with /)"};
     }
     if (name == "nick") {
-        if (args.empty() || args.find_first_of(" \t") != std::string_view::npos) {
-            return usage_error(*spec);
+        if (args.empty()) return usage_error(*spec);
+        if (args.find_first_of(" \t") != std::string_view::npos) {
+            return cmd_error{"a nick cannot contain spaces; " + usage_error(*spec).message};
         }
         return cmd_nick{std::string(args)};
     }
+    // irssi users type a parting message; there is nowhere to show it yet, so it is ignored.
+    if (name == "quit") return cmd_quit{};
     if (name == "connect") {
         if (args.empty()) return usage_error(*spec);
         std::string error;
@@ -77,8 +84,7 @@ command parse_command(std::string_view line) {
         return cmd_error{message};
     }
     if (name == "peers") return cmd_peers{};
-    if (name == "help") return cmd_help{};
-    return cmd_quit{};
+    return cmd_help{};
 }
 
 std::string help_text() {

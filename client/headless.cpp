@@ -18,6 +18,8 @@ namespace {
 
 // A line longer than this is not a command anyone typed; it is dropped with an error.
 constexpr std::size_t max_line_bytes = 1024 * 1024;
+// How long end of input waits for a first neighbour to take messages written before it.
+constexpr auto drain_limit = std::chrono::seconds(5);
 
 nlohmann::ordered_json peer_json(const peer::peer_info& p) {
     return {{"peer_id", p.peer_id}, {"nick", p.nick}, {"addr", p.addr}};
@@ -40,6 +42,7 @@ void headless_front::start(peer::node& node, std::function<void()> on_done) {
 
 void headless_front::stop() {
     quitting_ = true;
+    signalled_ = true;
     std::error_code ignored;
     input_.close(ignored);
 }
@@ -63,7 +66,7 @@ asio::awaitable<void> headless_front::read_loop() {
         if (ec) {
             // EOF: a last line without its newline is still a command.
             if (!buffer.empty() && !discarding && !quitting_) execute(buffer);
-            co_return;
+            break;
         }
         std::string line = buffer.substr(0, n - 1);
         buffer.erase(0, n);
@@ -73,6 +76,9 @@ asio::awaitable<void> headless_front::read_loop() {
         }
         execute(line);
     }
+    // End of input or /quit (not a signal): what was written before must not be lost just
+    // because the --join handshake had not finished yet.
+    if (!signalled_) co_await node_->drain(drain_limit);
 }
 
 void headless_front::execute(const std::string& line) {

@@ -45,6 +45,7 @@ private:
     peer::node* node_ = nullptr;
     std::function<void()> on_done_;
     bool quitting_ = false;
+    bool signalled_ = false;  // stopping on a signal: leave at once
 };
 
 }  // namespace confab::client

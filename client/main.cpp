@@ -80,7 +80,9 @@ int main(int argc, char** argv) try {
         std::cout << "confab 0.1.0 (protocol 1)\n";
         return 0;
     }
-    core::set_log_level(opts.log_level);
+    // In a terminal, logs share the screen with the chat: only what needs attention.
+    core::set_log_level(opts.log_level_explicit || opts.headless ? opts.log_level
+                                                                 : core::log_level::warn);
     if (!opts.headless) {
         // The terminal UI is its own piece of work; until it lands, the line-oriented front
         // serves people too.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstdio>
 #include <exception>
 #include <system_error>
 
@@ -27,6 +28,8 @@ constexpr const char* component = "peer";
 // Sequence numbers are reserved on disk in blocks, so that a crash skips numbers but never
 // reuses one, at the cost of one small write per block.
 constexpr std::uint64_t seq_block = 1000;
+// Messages written while no neighbour is connected wait for one, up to this many.
+constexpr std::size_t max_outbox = 1000;
 
 // Completion handler for top-level coroutines: an escaped exception is a bug; say so.
 auto log_exceptions(std::string what) {
@@ -64,6 +67,7 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       nick_(config_.nick),
       acceptor_(io),
       maintenance_timer_(io),
+      drain_timer_(io),
       book_(config_.backoff) {
     auto state_path = config_.data_dir / "state.json";
     std::error_code ec;
@@ -270,8 +274,9 @@ void node::dial_failed(const std::string& addr, const std::string& why, bool tel
     // Only addresses the user named are worth interrupting them for, and less and less often.
     if (tell_user && e && e->pinned && delay && is_power_of_two(e->failures)) {
         auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(*delay).count();
-        sink_.on_error("could not reach " + addr + " (" + why + "); retrying in " +
-                       std::to_string((ms + 999) / 1000) + " s");
+        char seconds[32];
+        std::snprintf(seconds, sizeof seconds, "%.1f s", static_cast<double>(ms) / 1000.0);
+        sink_.on_error("could not reach " + addr + " (" + why + "); retrying in " + seconds);
     }
     poke_maintenance();
 }
@@ -452,6 +457,12 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
         it = neighbours_.emplace(id, std::move(candidate)).first;
         sink_.on_peer_up(it->second.info);
     }
+    // Messages written while we had nobody: this neighbour floods them on.
+    for (const auto& frame : outbox_) l.send(frame);
+    if (!outbox_.empty()) {
+        outbox_.clear();
+        drain_timer_.cancel();
+    }
 
     // Peer exchange: the newcomer learns our neighbours, our neighbours learn the newcomer.
     auto list = known_peers_for(id);
@@ -552,8 +563,34 @@ void node::say(const std::string& text) {
     protocol::chat chat{env, protocol::envelope_to_json(env)};
     auto id = core::message_id(chat.raw);
     seen_.insert(id);
-    broadcast(make_frame(chat), nullptr);
+    auto frame = make_frame(chat);
+    const bool alone = std::none_of(neighbours_.begin(), neighbours_.end(),
+                                    [](const auto& n) { return n.second.link != nullptr; });
+    if (!alone) {
+        broadcast(frame, nullptr);
+    } else if (outbox_.size() < max_outbox) {
+        // Nobody to hand it to yet (a script that writes one line right after starting,
+        // or a peer whose neighbours all left): it goes out to the next neighbour.
+        outbox_.push_back(frame);
+    } else {
+        sink_.on_error("not sent: no peer is connected and " + std::to_string(max_outbox) +
+                       " messages are already waiting for one");
+        return;
+    }
     sink_.on_message({std::move(id), env.room, env.nick, env.author, env.body, env.ts, true});
+    if (alone) sink_.on_notice("no peer is connected yet; the message goes out when one is");
+}
+
+asio::awaitable<void> node::drain(std::chrono::steady_clock::duration limit) {
+    const auto deadline = clock::now() + limit;
+    while (!outbox_.empty() && !stopping_ && clock::now() < deadline) {
+        drain_timer_.expires_at(deadline);
+        co_await drain_timer_.async_wait(detail::use_nothrow);
+    }
+    if (!outbox_.empty()) {
+        sink_.on_error(std::to_string(outbox_.size()) +
+                       " message(s) not sent: no peer connected before shutdown");
+    }
 }
 
 std::uint64_t node::next_seq() {
@@ -625,6 +662,7 @@ void node::shutdown() {
     std::error_code ignored;
     acceptor_.close(ignored);
     maintenance_timer_.cancel();
+    drain_timer_.cancel();
     for (auto* s : connecting_) s->close(ignored);
     for (auto* r : resolvers_) r->cancel();
     std::unordered_set<peer_link*> registered;

@@ -70,6 +70,10 @@ public:
     void list_peers();
     // Dials an address the user named, now, and keeps redialling it while it is down.
     void connect(const protocol::host_port& address);
+    // Waits, up to `limit`, until messages written while no neighbour was connected have
+    // been handed to one (a script that says one line and closes its input); reports those
+    // that could not be.
+    asio::awaitable<void> drain(std::chrono::steady_clock::duration limit);
     // Says bye to every neighbour and stops everything; io.run() returns once they are gone.
     void shutdown();
 
@@ -125,6 +129,8 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     std::uint16_t listen_port_ = 0;
     asio::steady_timer maintenance_timer_;
+    asio::steady_timer drain_timer_;
+    std::vector<frame_ptr> outbox_;  // written while no neighbour was connected
     core::address_book book_;
     core::seen_cache seen_;
     // Digests of recent chat frames as received: copies from other neighbours are dropped

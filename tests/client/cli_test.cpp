@@ -57,9 +57,17 @@ TEST_CASE("defaults: listen on 0.0.0.0:7447, room lobby, nick from $USER", "[cli
     CHECK(o.log_level == core::log_level::info);
 }
 
-TEST_CASE("the default nick is anon when $USER is not a valid nick or not set", "[cli]") {
-    SECTION("invalid") {
+TEST_CASE("the default nick is $USER made valid, or anon when nothing usable is left", "[cli]") {
+    SECTION("spaces become underscores") {
         scoped_env user("USER", "has space");
+        CHECK(parse_ok({}).nick == "has_space");
+    }
+    SECTION("too long: cut to 32 bytes, never inside a character") {
+        scoped_env user("USER", (std::string(31, 'a') + "\xc3\xa9xyz").c_str());
+        CHECK(parse_ok({}).nick == std::string(31, 'a'));
+    }
+    SECTION("empty") {
+        scoped_env user("USER", "");
         CHECK(parse_ok({}).nick == "anon");
     }
     SECTION("unset") {

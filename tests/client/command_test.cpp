@@ -119,3 +119,18 @@ TEST_CASE("help_text lists every command", "[command]") {
         CHECK_THAT(text, Contains(usage));
     }
 }
+
+TEST_CASE("irssi habits: commands in any case, /quit with a parting message", "[command]") {
+    auto c = parse_command("/NICK Bob");
+    REQUIRE(std::holds_alternative<cmd_nick>(c));
+    CHECK(std::get<cmd_nick>(c).nick == "Bob");
+    CHECK(std::holds_alternative<cmd_peers>(parse_command("/Peers")));
+    CHECK(std::holds_alternative<cmd_quit>(parse_command("/quit see you tomorrow")));
+}
+
+TEST_CASE("a nick with a space is refused with the reason", "[command]") {
+    auto c = parse_command("/nick a b");
+    REQUIRE(std::holds_alternative<cmd_error>(c));
+    CHECK_THAT(std::get<cmd_error>(c).message,
+               Catch::Matchers::StartsWith("a nick cannot contain spaces"));
+}
