@@ -13,10 +13,12 @@ struct command_spec {
     std::string_view summary;
 };
 
-constexpr std::array<command_spec, 5> commands{{
+constexpr std::array<command_spec, 7> commands{{
+    {"me", "/me ACTION", "describe what you do: /me waves shows as * nick waves"},
     {"nick", "/nick NAME", "change your nick"},
     {"peers", "/peers", "list the peers you are connected to"},
     {"connect", "/connect HOST:PORT", "connect to a peer; it is redialled while down"},
+    {"clear", "/clear", "empty the message pane"},
     {"help", "/help", "show this list"},
     {"quit", "/quit [MESSAGE]", "say bye to your peers and leave"},
 }};
@@ -61,6 +63,10 @@ command parse_command(std::string_view line) {
                          "; type /help for the list (start a message with // to send a "
                          "line that begins with /)"};
     }
+    if (name == "me") {
+        if (args.empty()) return usage_error(*spec);
+        return cmd_me{std::string(args)};
+    }
     if (name == "nick") {
         if (args.empty()) return usage_error(*spec);
         if (args.find_first_of(" \t") != std::string_view::npos) {
@@ -84,7 +90,14 @@ command parse_command(std::string_view line) {
         return cmd_error{message};
     }
     if (name == "peers") return cmd_peers{};
+    if (name == "clear") return cmd_clear{};
     return cmd_help{};
+}
+
+std::vector<std::string> command_names() {
+    std::vector<std::string> names;
+    for (const auto& c : commands) names.emplace_back(c.name);
+    return names;
 }
 
 std::string help_text() {

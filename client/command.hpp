@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "protocol/address.hpp"
 
@@ -12,6 +13,10 @@ namespace confab::client {
 
 struct cmd_none {};  // blank line
 struct cmd_say {
+    std::string text;
+};
+// An emote: "/me waves" shows as "* alice waves".
+struct cmd_me {
     std::string text;
 };
 struct cmd_nick {
@@ -22,14 +27,18 @@ struct cmd_connect {
     protocol::host_port address;
 };
 struct cmd_help {};
+struct cmd_clear {};  // empties the message pane (the terminal UI's; history on disk stays)
 struct cmd_quit {};
 // The line could not be understood; `message` tells the user what to type instead.
 struct cmd_error {
     std::string message;
 };
 
-using command = std::variant<cmd_none, cmd_say, cmd_nick, cmd_peers, cmd_connect, cmd_help,
-                             cmd_quit, cmd_error>;
+using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect,
+                             cmd_help, cmd_clear, cmd_quit, cmd_error>;
+
+// The command names, without the slash, for /help and Tab completion.
+std::vector<std::string> command_names();
 
 // One input line (without its newline). "//text" sends "/text" as a message.
 command parse_command(std::string_view line);

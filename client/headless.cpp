@@ -85,11 +85,16 @@ void headless_front::execute(const std::string& line) {
     std::visit(core::overloaded{
                    [](const cmd_none&) {},
                    [&](const cmd_say& c) { node_->say(c.text); },
+                   [&](const cmd_me& c) { node_->say(c.text, true); },
                    [&](const cmd_nick& c) { node_->set_nick(c.nick); },
                    [&](const cmd_peers&) { node_->list_peers(); },
                    [&](const cmd_connect& c) { node_->connect(c.address); },
                    [&](const cmd_help&) {
                        emit({{"event", "help"}, {"text", help_text()}});
+                   },
+                   [&](const cmd_clear&) {
+                       on_notice("/clear empties the terminal UI's message pane; "
+                                 "there is none in headless mode");
                    },
                    [&](const cmd_quit&) { quitting_ = true; },
                    [&](const cmd_error& c) { on_error(c.message); },
@@ -136,7 +141,8 @@ void headless_front::on_message(const peer::chat_message& m) {
           {"peer_id", m.peer_id},
           {"text", m.text},
           {"ts", m.ts},
-          {"own", m.own}});
+          {"own", m.own},
+          {"action", m.action}});
 }
 
 void headless_front::on_nick(const std::string& peer_id, const std::string& old_nick,

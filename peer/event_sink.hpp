@@ -23,6 +23,7 @@ struct chat_message {
     std::string text;
     std::int64_t ts = 0;  // ms since the Unix epoch, the author's clock
     bool own = false;     // written by this peer
+    bool action = false;  // an emote (/me): shown as "* nick text"
 };
 
 class event_sink {

@@ -524,7 +524,7 @@ void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& pay
     broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
     if (chat.env.room != config_.room) return;
     sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author, chat.env.body,
-                      chat.env.ts, false});
+                      chat.env.ts, false, chat.env.kind == "action"});
 }
 
 void node::broadcast(const frame_ptr& frame, const peer_link* except) {
@@ -553,13 +553,14 @@ protocol::hello node::our_hello() const {
     return h;
 }
 
-void node::say(const std::string& text) {
+void node::say(const std::string& text, bool action) {
     assert_loop_thread();
     if (auto problem = protocol::check_body(text); !problem.empty()) {
         sink_.on_error(problem);
         return;
     }
-    protocol::envelope env{config_.room, peer_id(), nick_, next_seq(), now_ms(), text};
+    protocol::envelope env{config_.room, peer_id(), nick_, next_seq(), now_ms(), text,
+                           action ? "action" : ""};
     protocol::chat chat{env, protocol::envelope_to_json(env)};
     auto id = core::message_id(chat.raw);
     seen_.insert(id);
@@ -577,7 +578,8 @@ void node::say(const std::string& text) {
                        " messages are already waiting for one");
         return;
     }
-    sink_.on_message({std::move(id), env.room, env.nick, env.author, env.body, env.ts, true});
+    sink_.on_message(
+        {std::move(id), env.room, env.nick, env.author, env.body, env.ts, true, action});
     if (alone) sink_.on_notice("no peer is connected yet; the message goes out when one is");
 }
 

@@ -65,7 +65,8 @@ public:
     void start();
 
     // Writes a message to the room; a bad one is reported through on_error.
-    void say(const std::string& text);
+    // A message to the room; `action` makes it an emote (/me).
+    void say(const std::string& text, bool action = false);
     void set_nick(const std::string& nick);
     void list_peers();
     // Dials an address the user named, now, and keeps redialling it while it is down.

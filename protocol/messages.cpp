@@ -1,5 +1,6 @@
 #include "protocol/messages.hpp"
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <set>
@@ -217,6 +218,11 @@ std::optional<message> parse_peers(field_reader& r, const json& o) {
     return m;
 }
 
+bool is_kind_token(const std::string& kind) {
+    return !kind.empty() && kind.size() <= 16 &&
+           std::all_of(kind.begin(), kind.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+}
+
 std::optional<message> parse_chat(field_reader& r, const json& o) {
     const json* raw = r.container(o, "envelope", json::value_t::object);
     if (!raw) return std::nullopt;
@@ -229,7 +235,13 @@ std::optional<message> parse_chat(field_reader& r, const json& o) {
         !r.integer(*raw, "seq", 1, max_exact_integer, "must be a positive integer up to 2^53",
                    e.seq) ||
         !r.integer(*raw, "ts", 0, max_exact_integer, "must be an integer from 0 to 2^53", e.ts) ||
-        !r.checked(*raw, "body", check_body, e.body) || !check_numbers(r, *raw, "envelope")) {
+        !r.checked(*raw, "body", check_body, e.body) ||
+        !r.text(*raw, "kind", e.kind, presence::optional) ||
+        !check_numbers(r, *raw, "envelope")) {
+        return std::nullopt;
+    }
+    if (raw->contains("kind") && !is_kind_token(e.kind)) {
+        r.fail("envelope.kind", "must be 1 to 16 of the characters a-z and _");
         return std::nullopt;
     }
     m.raw = *raw;
@@ -402,8 +414,11 @@ std::string serialize(const message& m) {
 }
 
 json envelope_to_json(const envelope& e) {
-    return {{"room", e.room}, {"author", e.author}, {"nick", e.nick},
-            {"seq", e.seq},   {"ts", e.ts},         {"body", e.body}};
+    json j{{"room", e.room}, {"author", e.author}, {"nick", e.nick},
+           {"seq", e.seq},   {"ts", e.ts},         {"body", e.body}};
+    // Plain text leaves "kind" out, so that its envelope (and id) is what it always was.
+    if (!e.kind.empty()) j["kind"] = e.kind;
+    return j;
 }
 
 std::string canonical_bytes(const json& envelope) {

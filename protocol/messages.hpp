@@ -49,6 +49,9 @@ struct envelope {
     std::uint64_t seq = 0;  // per-author sequence number, from 1
     std::int64_t ts = 0;    // wall-clock milliseconds since the Unix epoch
     std::string body;
+    // What the body is: "" for plain text, "action" for an emote (/me). An unknown kind from a
+    // newer peer is kept (and forwarded) and shown as plain text.
+    std::string kind = {};
     friend bool operator==(const envelope&, const envelope&) = default;
 };
 

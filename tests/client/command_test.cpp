@@ -1,5 +1,6 @@
 #include "client/command.hpp"
 
+#include <algorithm>
 #include <string>
 #include <variant>
 
@@ -133,4 +134,25 @@ TEST_CASE("a nick with a space is refused with the reason", "[command]") {
     REQUIRE(std::holds_alternative<cmd_error>(c));
     CHECK_THAT(std::get<cmd_error>(c).message,
                Catch::Matchers::StartsWith("a nick cannot contain spaces"));
+}
+
+TEST_CASE("/me ACTION is an emote; without an action it is a usage error", "[command]") {
+    auto c = parse_command("/me waves at  everyone ");
+    REQUIRE(std::holds_alternative<cmd_me>(c));
+    CHECK(std::get<cmd_me>(c).text == "waves at  everyone");
+    CHECK_THAT(error_of(parse_command("/me")), Contains("usage: /me ACTION"));
+    CHECK_THAT(error_of(parse_command("/ME   ")), Contains("usage: /me ACTION"));
+}
+
+TEST_CASE("/clear takes no arguments", "[command]") {
+    CHECK(std::holds_alternative<cmd_clear>(parse_command("/clear")));
+    CHECK_THAT(error_of(parse_command("/clear all")), Contains("takes no arguments"));
+}
+
+TEST_CASE("command_names lists every command /help shows", "[command]") {
+    const auto names = command_names();
+    for (const auto& name : names) CHECK_THAT(help_text(), Contains("/" + name));
+    for (const char* expected : {"me", "nick", "peers", "connect", "clear", "help", "quit"}) {
+        CHECK(std::find(names.begin(), names.end(), expected) != names.end());
+    }
 }

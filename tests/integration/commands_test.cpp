@@ -123,3 +123,18 @@ TEST_CASE("/connect to a bad address gives an error event and the peer stays up"
     INFO(answer.json.dump());
     CHECK(answer.json.value("peers", nlohmann::json::array()).size() == 1);
 }
+
+TEST_CASE("/me sends an emote that arrives marked as an action; plain text does not",
+          "[integration][commands]") {
+    pair_of_peers peers;
+    peers.a->send_line("/me waves");
+    auto emote = peers.b->wait_for(is_message_with_text("waves"), 5s, "the emote");
+    CHECK(emote.json.value("action", false));
+    CHECK(emote.str("from") == "alice");
+    auto own = peers.a->wait_for(is_message_with_text("waves"), 5s, "own emote");
+    CHECK(own.json.value("action", false));
+
+    peers.a->send_line("plain words");
+    auto plain = peers.b->wait_for(is_message_with_text("plain words"), 5s, "plain message");
+    CHECK_FALSE(plain.json.value("action", true));
+}

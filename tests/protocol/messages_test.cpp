@@ -292,6 +292,24 @@ TEST_CASE("chat is parsed with its envelope kept as received") {
     CHECK(c.raw == envelope_json());
 }
 
+TEST_CASE("chat carries an optional kind; plain text leaves it out of the envelope") {
+    CHECK(parsed_as<chat>(chat_json()).env.kind.empty());
+    CHECK(parsed_as<chat>(chat_with("kind", "action")).env.kind == "action");
+    // A kind from a newer peer is accepted, to be shown as plain text.
+    CHECK(parsed_as<chat>(chat_with("kind", "file_offer")).env.kind == "file_offer");
+    CHECK_FALSE(envelope_to_json(envelope{"lobby", alice, "alice", 1, 1, "hi"}).contains("kind"));
+    CHECK(envelope_to_json(envelope{"lobby", alice, "alice", 1, 1, "waves", "action"})["kind"] ==
+          "action");
+}
+
+TEST_CASE("chat with a kind that is not a short lowercase token is malformed") {
+    for (const json& bad : {json(""), json("Action"), json("a-b"), json(std::string(17, 'a')),
+                            json(7)}) {
+        CHECK_THAT(malformed_error(chat_with("kind", bad)),
+                   Catch::Matchers::StartsWith("chat: field \"envelope.kind\" "));
+    }
+}
+
 TEST_CASE("chat accepts seq and ts at their limits") {
     const auto c = parsed_as<chat>(chat_with("seq", two_to_53));
     CHECK(c.env.seq == two_to_53);
