@@ -6,10 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace confab::core {
+#include "core/sha256.hpp"  // sha256_hex
 
-// Lowercase hex SHA-256.
-std::string sha256_hex(std::string_view bytes);
+namespace confab::core {
 
 // The id of a chat message: SHA-256 of its envelope's canonical bytes. Every receiver
 // computes it itself; an id is never taken from the wire.
