@@ -82,13 +82,9 @@ asio::awaitable<void> headless_front::read_loop() {
 }
 
 void headless_front::execute(const std::string& line) {
+    const command c = parse_command(line);
+    if (run_on_node(*node_, c)) return;
     std::visit(core::overloaded{
-                   [](const cmd_none&) {},
-                   [&](const cmd_say& c) { node_->say(c.text); },
-                   [&](const cmd_me& c) { node_->say(c.text, true); },
-                   [&](const cmd_nick& c) { node_->set_nick(c.nick); },
-                   [&](const cmd_peers&) { node_->list_peers(); },
-                   [&](const cmd_connect& c) { node_->connect(c.address); },
                    [&](const cmd_help&) {
                        emit({{"event", "help"}, {"text", help_text()}});
                    },
@@ -97,9 +93,10 @@ void headless_front::execute(const std::string& line) {
                                  "there is none in headless mode");
                    },
                    [&](const cmd_quit&) { quitting_ = true; },
-                   [&](const cmd_error& c) { on_error(c.message); },
+                   [&](const cmd_error& e) { on_error(e.message); },
+                   [](const auto&) {},  // blank line, or run on the node above
                },
-               parse_command(line));
+               c);
 }
 
 void headless_front::emit(const nlohmann::ordered_json& event) {

@@ -10,19 +10,17 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <nlohmann/json.hpp>
 
-#include "peer/event_sink.hpp"
-#include "peer/node.hpp"
+#include "client/front.hpp"
 
 namespace confab::client {
 
-class headless_front : public peer::event_sink {
+class headless_front : public front {
 public:
     explicit headless_front(asio::io_context& io);
 
-    // Starts reading commands. At EOF or /quit the node is shut down and `on_done` runs.
-    void start(peer::node& node, std::function<void()> on_done);
-    // Stops reading stdin (on a signal); the node is shut down by the caller.
-    void stop();
+    // At EOF or /quit the node is shut down and `on_done` runs.
+    void start(peer::node& node, std::function<void()> on_done) override;
+    void stop() override;
 
     void on_ready(const std::string& peer_id, const std::string& nick, const std::string& listen,
                   const std::string& room) override;

@@ -1,14 +1,17 @@
 // confab: one peer of a peer-to-peer group chat. Runs everything on one event loop.
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <csignal>
 #include <iostream>
+#include <memory>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 
 #include "client/cli.hpp"
 #include "client/headless.hpp"
+#include "client/tui/tui_front.hpp"
 #include "core/data_dir.hpp"
 #include "core/identity.hpp"
 #include "core/log.hpp"
@@ -18,7 +21,24 @@ using namespace confab;
 
 namespace {
 
-int run(const client::options& opts) {
+// The terminal UI owns the screen, so logs (and anything else written to stderr) go to
+// DATA/confab.log while it runs. Returns the old stderr, to put back afterwards.
+int redirect_stderr(const std::filesystem::path& file) {
+    const int log = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log < 0) return -1;
+    const int saved = ::dup(STDERR_FILENO);
+    ::dup2(log, STDERR_FILENO);
+    ::close(log);
+    return saved;
+}
+
+void restore_stderr(int saved) {
+    if (saved < 0) return;
+    ::dup2(saved, STDERR_FILENO);
+    ::close(saved);
+}
+
+int run(const client::options& opts, bool use_tui) {
     core::data_dir_lock lock(opts.data_dir, !opts.data_dir_explicit);
     if (lock.path() != opts.data_dir) {
         core::log(core::log_level::warn, "main", opts.data_dir.string(),
@@ -35,20 +55,37 @@ int run(const client::options& opts) {
     config.data_dir = lock.path();
 
     asio::io_context io{1};
-    client::headless_front front(io);
-    peer::node node(io, std::move(identity), config, front);
-
-    // Created before anything else could install handlers (ncurses does, for SIGWINCH).
+    // Created before the terminal UI: curses installs its own handlers for these unless
+    // someone already has.
     asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+
+    int saved_stderr = -1;
+    std::unique_ptr<client::front> front;
+    if (use_tui) {
+        const auto log_file = lock.path() / "confab.log";
+        saved_stderr = redirect_stderr(log_file);
+        try {
+            front = std::make_unique<client::tui::tui_front>(io, opts.room, opts.nick, lock.path());
+        } catch (...) {
+            restore_stderr(saved_stderr);
+            throw;
+        }
+        core::log(core::log_level::info, "main", "terminal UI started; logs go to ",
+                  log_file.string());
+    } else {
+        front = std::make_unique<client::headless_front>(io);
+    }
+    peer::node node(io, std::move(identity), config, *front);
+
     signals.async_wait([&](const std::error_code& ec, int signal) {
         if (ec) return;
         core::log(core::log_level::info, "main", "signal ", signal, ": shutting down");
-        front.stop();
+        front->stop();
         node.shutdown();
     });
 
     node.start();
-    front.start(node, [&] {
+    front->start(node, [&] {
         // Shutting down: the signals get their default action back, so that a second Ctrl-C
         // while the goodbyes are flushed ends the process at once.
         std::error_code ignored;
@@ -57,6 +94,8 @@ int run(const client::options& opts) {
     });
     // Returns when the work runs out: every link said bye and closed.
     io.run();
+    front.reset();  // the terminal UI gives the terminal back
+    restore_stderr(saved_stderr);
     return 0;
 }
 
@@ -80,16 +119,14 @@ int main(int argc, char** argv) try {
         std::cout << "confab 0.1.0 (protocol 1)\n";
         return 0;
     }
-    // In a terminal, logs share the screen with the chat: only what needs attention.
-    core::set_log_level(opts.log_level_explicit || opts.headless ? opts.log_level
-                                                                 : core::log_level::warn);
-    if (!opts.headless) {
-        // The terminal UI is its own piece of work; until it lands, the line-oriented front
-        // serves people too.
-        std::cerr << "confab: the terminal UI is not built yet; running headless "
-                     "(type a line to send it, /help for commands)\n";
+    // The terminal UI needs a terminal on both ends; piped, confab is the headless front.
+    const bool use_tui = !opts.headless && ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+    if (!opts.headless && !use_tui) {
+        std::cerr << "confab: stdin or stdout is not a terminal; running headless (JSON events "
+                     "on stdout; --headless says so explicitly)\n";
     }
-    return run(opts);
+    core::set_log_level(opts.log_level);
+    return run(opts, use_tui);
 } catch (const std::exception& e) {
     // Start-up failures (no HOME, data dir in use, port taken): one line, exit 1.
     std::cerr << "confab: " << e.what() << "\n";

@@ -1,0 +1,455 @@
+#include "client/tui/tui_front.hpp"
+
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <curses.h>
+
+#include "client/command.hpp"
+#include "client/tui/text.hpp"
+#include "core/log.hpp"
+#include "core/overloaded.hpp"
+#include "peer/detail/coro.hpp"
+
+namespace confab::client::tui {
+
+namespace {
+
+constexpr int wheel_rows = 3;
+// A paste larger than this is cut: nobody means to send a megabyte by accident.
+constexpr std::size_t max_paste_bytes = 256 * 1024;
+
+std::int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string short_id(const std::string& peer_id) {
+    return peer_id.substr(0, 8);
+}
+
+constexpr wint_t ctrl(char c) {
+    return static_cast<wint_t>(c & 0x1f);
+}
+
+}  // namespace
+
+tui_front::tui_front(asio::io_context& io, const std::string& room, const std::string& nick,
+                     const std::filesystem::path& data_dir)
+    : io_(io),
+      resizes_(io, SIGWINCH),
+      screen_(terminal_.colours()),
+      log_(data_dir / "logs", room),
+      keyboard_(io, ::dup(STDIN_FILENO)) {
+    state_.room = room;
+    state_.nick = nick;
+    for (const auto& line : log_.backlog()) {
+        pane_entry e;
+        e.type = pane_entry::kind::backlog;
+        e.text = line;
+        state_.pane.add(std::move(e));
+    }
+    if (!log_.backlog().empty()) note("above: the end of " + log_.path().string());
+    if (!log_.error().empty()) {
+        log_failed_ = true;
+        note("history is not saved: " + log_.error(), pane_entry::kind::error);
+    }
+    dirty(all_regions);
+}
+
+void tui_front::start(peer::node& node, std::function<void()> on_done) {
+    node_ = &node;
+    on_done_ = std::move(on_done);
+    auto log_escape = [](const char* what) {
+        return [what](std::exception_ptr e) {
+            if (e) core::log(core::log_level::error, "tui", what, " failed");
+        };
+    };
+    asio::co_spawn(io_, read_keys(), log_escape("reading the keyboard"));
+    asio::co_spawn(io_, watch_resizes(), log_escape("watching resizes"));
+}
+
+void tui_front::stop() {
+    if (state_.leaving) return;
+    state_.leaving = true;
+    std::error_code ignored;
+    keyboard_.close(ignored);
+    resizes_.cancel(ignored);
+    dirty(title_region);
+}
+
+// Quitting from the keyboard: say bye to peers, then hand back to main.
+void tui_front::leave() {
+    if (state_.leaving) return;
+    stop();
+    node_->shutdown();
+    if (on_done_) on_done_();
+}
+
+asio::awaitable<void> tui_front::read_keys() {
+    while (!state_.leaving) {
+        auto [ec] = co_await keyboard_.async_wait(asio::posix::stream_descriptor::wait_read,
+                                                  peer::detail::use_nothrow);
+        if (ec) break;
+        // Drain what curses can decode now; it reads the bytes itself.
+        for (int n = 0; n < 4096 && !state_.leaving; ++n) {
+            wint_t key = 0;
+            const int result = wget_wch(stdscr, &key);
+            if (result == ERR) break;
+            on_key(result, key);
+        }
+    }
+}
+
+asio::awaitable<void> tui_front::watch_resizes() {
+    while (!state_.leaving) {
+        auto [ec, signal] = co_await resizes_.async_wait(peer::detail::use_nothrow);
+        if (ec) break;
+        terminal_.resize();
+        dirty(all_regions);
+    }
+}
+
+void tui_front::on_key(int result, wint_t key) {
+    if (in_paste_) {
+        if (result == KEY_CODE_YES && static_cast<int>(key) == terminal::key_paste_end) {
+            in_paste_ = false;
+            on_paste(paste_);
+            paste_.clear();
+        } else if (result == OK && paste_.size() < max_paste_bytes) {
+            append_utf8(paste_, static_cast<char32_t>(key));
+        }
+        return;
+    }
+    if (!(result == OK && key == '\t')) completer_.reset();
+    if (result == KEY_CODE_YES) {
+        on_function_key(key);
+    } else {
+        on_character(key);
+    }
+    dirty(input_region);
+}
+
+void tui_front::on_function_key(wint_t key) {
+    const auto rows = screen_.rows_fn();
+    const int page = std::max(1, screen_.pane_rows() - 1);
+    switch (static_cast<int>(key)) {
+        case KEY_ENTER:
+            enter_line(state_.input.submit());
+            break;
+        case KEY_BACKSPACE:
+            state_.input.backspace();
+            break;
+        case KEY_DC:
+            state_.input.erase();
+            break;
+        case KEY_LEFT:
+            state_.input.left();
+            break;
+        case KEY_RIGHT:
+            state_.input.right();
+            break;
+        case KEY_HOME:
+            state_.input.home();
+            break;
+        case KEY_END:
+            // End goes to the end of the line, and back to live messages, as in weechat.
+            state_.input.end();
+            state_.pane.to_live();
+            dirty(pane_region | status_region);
+            break;
+        case KEY_UP:
+            state_.input.history_up();
+            break;
+        case KEY_DOWN:
+            state_.input.history_down();
+            break;
+        case KEY_PPAGE:
+            state_.pane.scroll_up(page, screen_.pane_rows(), rows);
+            dirty(pane_region | status_region);
+            break;
+        case KEY_NPAGE:
+            state_.pane.scroll_down(page, rows);
+            dirty(pane_region | status_region);
+            break;
+        case KEY_F(2):
+            state_.show_peer_list = !state_.show_peer_list;
+            dirty(all_regions);
+            break;
+        case KEY_MOUSE: {
+            MEVENT event{};
+            if (getmouse(&event) != OK) break;
+            if (event.bstate & BUTTON4_PRESSED) {
+                state_.pane.scroll_up(wheel_rows, screen_.pane_rows(), rows);
+            } else if (event.bstate & BUTTON5_PRESSED) {
+                state_.pane.scroll_down(wheel_rows, rows);
+            }
+            dirty(pane_region | status_region);
+            break;
+        }
+        case KEY_RESIZE:
+            dirty(all_regions);
+            break;
+        case terminal::key_paste_begin:
+            in_paste_ = true;
+            break;
+        default:
+            break;  // a key we have no use for
+    }
+}
+
+void tui_front::on_character(wint_t ch) {
+    if (ch == '\r' || ch == '\n') {
+        enter_line(state_.input.submit());
+    } else if (ch == '\t') {
+        complete();
+    } else if (ch == 0x7f || ch == ctrl('H')) {
+        state_.input.backspace();
+    } else if (ch == ctrl('A')) {
+        state_.input.home();
+    } else if (ch == ctrl('E')) {
+        state_.input.end();
+    } else if (ch == ctrl('B')) {
+        state_.input.left();
+    } else if (ch == ctrl('F')) {
+        state_.input.right();
+    } else if (ch == ctrl('D')) {
+        state_.input.erase();
+    } else if (ch == ctrl('K')) {
+        state_.input.kill_to_end();
+    } else if (ch == ctrl('U')) {
+        state_.input.kill_to_start();
+    } else if (ch == ctrl('W')) {
+        state_.input.kill_word();
+    } else if (ch == ctrl('Y')) {
+        state_.input.yank();
+    } else if (ch == ctrl('L')) {
+        clearok(curscr, TRUE);
+        dirty(all_regions);
+    } else if (ch == 0x1b) {
+        // Alt-x arrives as ESC then x; a lone ESC is ignored.
+        wint_t next = 0;
+        const int result = wget_wch(stdscr, &next);
+        if (result == OK) on_alt(next);
+    } else if (ch >= 0x20) {
+        std::string utf8;
+        append_utf8(utf8, static_cast<char32_t>(ch));
+        state_.input.insert(utf8);
+    }
+}
+
+void tui_front::on_alt(wint_t ch) {
+    if (ch == 'b' || ch == 'B') {
+        state_.input.word_left();
+    } else if (ch == 'f' || ch == 'F') {
+        state_.input.word_right();
+    } else if (ch == 'd' || ch == 'D') {
+        // Alt-D: the word after the cursor, as in readline.
+        state_.input.word_right();
+        state_.input.kill_word();
+    } else if (ch == 0x7f || ch == ctrl('H')) {
+        state_.input.kill_word();
+    } else if (ch == 'n' || ch == 'N') {
+        state_.show_peer_list = !state_.show_peer_list;
+        dirty(all_regions);
+    }
+}
+
+// A bracketed paste: every complete line is entered as if typed and followed by Enter, the
+// rest stays in the input line. Tabs are spaces here, not completion.
+void tui_front::on_paste(const std::string& text) {
+    std::string line;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+            state_.input.insert(line);
+            line.clear();
+            enter_line(state_.input.submit());
+        } else {
+            line += c == '\t' ? ' ' : c;
+        }
+    }
+    state_.input.insert(line);
+}
+
+void tui_front::enter_line(const std::string& line) {
+    // A new line of one's own is a reason to see the bottom again.
+    if (!state_.pane.live()) {
+        state_.pane.to_live();
+        dirty(pane_region | status_region);
+    }
+    execute(line);
+}
+
+void tui_front::execute(const std::string& line) {
+    const command c = parse_command(line);
+    if (const auto* connect = std::get_if<cmd_connect>(&c)) {
+        note("connecting to " + connect->address.to_string());
+    }
+    if (run_on_node(*node_, c)) return;
+    std::visit(core::overloaded{
+                   [&](const cmd_help&) {
+                       std::string text = help_text();
+                       text +=
+                           "Keys: PgUp/PgDn or the mouse wheel scroll, End returns to the "
+                           "newest, F2 or Alt-N shows or hides the peer list, Tab completes "
+                           "nicks, commands and paths, Up/Down recall what you typed, Ctrl-L "
+                           "redraws.";
+                       std::size_t start = 0;
+                       while (start < text.size()) {
+                           auto end = text.find('\n', start);
+                           if (end == std::string::npos) end = text.size();
+                           if (end > start) note(text.substr(start, end - start));
+                           start = end + 1;
+                       }
+                   },
+                   [&](const cmd_clear&) {
+                       state_.pane.clear();
+                       dirty(pane_region | status_region);
+                   },
+                   [&](const cmd_quit&) { leave(); },
+                   [&](const cmd_error& e) { note(e.message, pane_entry::kind::error); },
+                   [](const auto&) {},  // blank line, or run on the node above
+               },
+               c);
+}
+
+void tui_front::complete() {
+    completer::sources from;
+    for (const auto& [id, p] : peers_) from.nicks.push_back(p.nick);
+    from.commands = command_names();
+    auto done = completer_.complete(state_.input.text(), state_.input.cursor(), from);
+    if (!done) {
+        beep();
+        return;
+    }
+    state_.input.set_text(done->line, done->cursor);
+}
+
+void tui_front::add(pane_entry entry) {
+    entry.ts = now_ms();
+    const bool was_live = state_.pane.live();
+    state_.pane.add(std::move(entry));
+    // Scrolled up, the pane does not move: only the "new below" count changes.
+    dirty(was_live ? pane_region | status_region : status_region);
+}
+
+void tui_front::note(std::string text, pane_entry::kind type) {
+    pane_entry e;
+    e.type = type;
+    e.text = std::move(text);
+    add(std::move(e));
+}
+
+void tui_front::logged_note(std::string text) {
+    write_log(now_ms(), "-!- " + escape_for_display(text));
+    note(std::move(text));
+}
+
+void tui_front::write_log(std::int64_t ts, std::string_view line) {
+    if (log_.append(ts, line) || log_failed_) return;
+    log_failed_ = true;
+    note("history is not saved: " + log_.error(), pane_entry::kind::error);
+}
+
+void tui_front::update_peer_list() {
+    state_.peers.clear();
+    for (const auto& [id, p] : peers_) state_.peers.push_back(p);
+    std::sort(state_.peers.begin(), state_.peers.end(), [](const auto& a, const auto& b) {
+        auto lower = [](std::string s) {
+            for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return s;
+        };
+        const auto la = lower(a.nick), lb = lower(b.nick);
+        return la != lb ? la < lb : a.peer_id < b.peer_id;
+    });
+    dirty(title_region | peers_region);
+}
+
+void tui_front::dirty(unsigned regions) {
+    dirty_ |= regions;
+    if (draw_posted_) return;
+    draw_posted_ = true;
+    // Once per loop turn, after whatever else is ready: a burst of messages is one draw.
+    asio::post(io_, [this] {
+        draw_posted_ = false;
+        const unsigned regions = dirty_;
+        dirty_ = 0;
+        screen_.draw(state_, regions);
+    });
+}
+
+void tui_front::on_ready(const std::string& peer_id, const std::string& nick,
+                         const std::string& listen, const std::string& room) {
+    state_.peer_id = peer_id;
+    state_.nick = nick;
+    state_.listen = listen;
+    state_.room = room;
+    note("listening on " + listen + " as " + nick + " (peer id " + short_id(peer_id) +
+         "); type a message and press Enter, /help for commands");
+    dirty(all_regions);
+}
+
+void tui_front::on_peer_up(const peer::peer_info& peer) {
+    peers_[peer.peer_id] = peer;
+    update_peer_list();
+    logged_note("--> " + peer.nick + " (" + short_id(peer.peer_id) + ") connected, " + peer.addr);
+}
+
+void tui_front::on_peer_down(const peer::peer_info& peer, const std::string& reason) {
+    peers_.erase(peer.peer_id);
+    update_peer_list();
+    logged_note("<-- " + peer.nick + " (" + short_id(peer.peer_id) + ") left: " + reason);
+}
+
+void tui_front::on_message(const peer::chat_message& m) {
+    pane_entry e;
+    e.type = m.action ? pane_entry::kind::action : pane_entry::kind::message;
+    e.nick = m.from;
+    e.peer_id = m.peer_id;
+    e.text = m.text;
+    e.own = m.own;
+    e.mention = !m.own && mentions(m.text, state_.nick);
+    if (e.mention) beep();
+    const std::string nick = escape_for_display(m.from);
+    const std::string text = escape_for_display(m.text);
+    write_log(now_ms(), m.action ? "* " + nick + " " + text : "<" + nick + "> " + text);
+    add(std::move(e));
+}
+
+void tui_front::on_nick(const std::string& peer_id, const std::string& old_nick,
+                        const std::string& new_nick, bool own) {
+    if (own) {
+        state_.nick = new_nick;
+        logged_note("you are now known as " + new_nick);
+        dirty(title_region | input_region);
+        return;
+    }
+    if (auto it = peers_.find(peer_id); it != peers_.end()) {
+        it->second.nick = new_nick;
+        update_peer_list();
+    }
+    logged_note(old_nick + " (" + short_id(peer_id) + ") is now known as " + new_nick);
+}
+
+void tui_front::on_peers(const std::vector<peer::peer_info>& peers, std::size_t connections) {
+    note("connected to " + std::to_string(peers.size()) +
+         (peers.size() == 1 ? " peer" : " peers") + " (" + std::to_string(connections) +
+         " open sockets)");
+    for (const auto& p : peers) note("  " + p.nick + "  " + p.peer_id + "  " + p.addr);
+}
+
+void tui_front::on_error(const std::string& message) {
+    note(message, pane_entry::kind::error);
+}
+
+void tui_front::on_notice(const std::string& message) {
+    note(message);
+}
+
+}  // namespace confab::client::tui

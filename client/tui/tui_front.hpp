@@ -1,0 +1,89 @@
+#pragma once
+// The terminal UI: curses on the loop that runs the network. The keyboard is read when stdin
+// is readable (never a blocking getch), SIGWINCH arrives through the loop, and events only
+// mark parts of the screen dirty; one draw per loop turn puts them on the terminal, so chat
+// traffic and typing never wait on each other. Main thread only.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/signal_set.hpp>
+
+#include "client/front.hpp"
+#include "client/tui/chat_log.hpp"
+#include "client/tui/completion.hpp"
+#include "client/tui/screen.hpp"
+#include "client/tui/terminal.hpp"
+#include "client/tui/ui_state.hpp"
+
+namespace confab::client::tui {
+
+class tui_front : public front {
+public:
+    // Takes over the terminal (throws std::runtime_error when it cannot). `room` and `nick`
+    // show until the node is ready; the room's log is kept under `data_dir`/logs.
+    tui_front(asio::io_context& io, const std::string& room, const std::string& nick,
+              const std::filesystem::path& data_dir);
+
+    void start(peer::node& node, std::function<void()> on_done) override;
+    void stop() override;
+
+    void on_ready(const std::string& peer_id, const std::string& nick, const std::string& listen,
+                  const std::string& room) override;
+    void on_peer_up(const peer::peer_info& peer) override;
+    void on_peer_down(const peer::peer_info& peer, const std::string& reason) override;
+    void on_message(const peer::chat_message& message) override;
+    void on_nick(const std::string& peer_id, const std::string& old_nick,
+                 const std::string& new_nick, bool own) override;
+    void on_peers(const std::vector<peer::peer_info>& peers, std::size_t connections) override;
+    void on_error(const std::string& message) override;
+    void on_notice(const std::string& message) override;
+
+private:
+    asio::awaitable<void> read_keys();
+    asio::awaitable<void> watch_resizes();
+    void on_key(int result, wint_t key);
+    void on_function_key(wint_t key);
+    void on_character(wint_t ch);
+    void on_alt(wint_t ch);
+    void on_paste(const std::string& text);
+    void enter_line(const std::string& line);
+    void execute(const std::string& line);
+    void complete();
+    void leave();
+
+    void add(pane_entry entry);
+    void note(std::string text, pane_entry::kind type = pane_entry::kind::notice);
+    // A notice that also goes into the room's log (joins, leaves, nick changes).
+    void logged_note(std::string text);
+    void write_log(std::int64_t ts, std::string_view line);
+    void update_peer_list();
+    void dirty(unsigned regions);
+
+    asio::io_context& io_;
+    // Before the terminal: curses takes SIGWINCH for itself unless a handler already exists.
+    asio::signal_set resizes_;
+    terminal terminal_;
+    screen screen_;
+    ui_state state_;
+    chat_log log_;
+    bool log_failed_ = false;  // told the user once
+    completer completer_;
+    std::map<std::string, peer::peer_info> peers_;  // by peer id
+    asio::posix::stream_descriptor keyboard_;
+    peer::node* node_ = nullptr;
+    std::function<void()> on_done_;
+
+    unsigned dirty_ = 0;
+    bool draw_posted_ = false;
+    bool in_paste_ = false;
+    std::string paste_;
+};
+
+}  // namespace confab::client::tui
