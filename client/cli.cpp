@@ -33,6 +33,7 @@ std::string default_nick() {
 std::string usage() {
     return "usage: confab [--headless] [--nick NAME] [--listen HOST:PORT] [--join HOST:PORT]...\n"
            "              [--room NAME] [--data-dir DIR] [--downloads DIR]\n"
+           "              [--accept-files] [--max-file-size SIZE] [--upload-limit RATE]\n"
            "              [--log-level error|warn|info|debug]\n"
            "\n"
            "  --headless          read commands from stdin, write JSON events to stdout\n"
@@ -43,8 +44,32 @@ std::string usage() {
            "  --data-dir DIR      identity and known peers (default: "
            "$XDG_DATA_HOME/confab or ~/.local/share/confab)\n"
            "  --downloads DIR     where received files go (default: ~/Downloads/confab)\n"
+           "  --accept-files      accept every file offered (for bots and tests)\n"
+           "  --max-file-size SIZE  refuse larger offers (default 4G; suffixes k, M, G, T)\n"
+           "  --upload-limit RATE  bytes per second per upload, e.g. 10M (default: none)\n"
            "  --log-level LEVEL   what goes to stderr (default: info)\n"
            "  --help, --version\n";
+}
+
+std::optional<std::uint64_t> parse_size(const std::string& text) {
+    if (text.empty() || text.size() > 20) return std::nullopt;
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    if (digits == 0) return std::nullopt;
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < digits; ++i) {
+        if (value > (UINT64_MAX - 9) / 10) return std::nullopt;
+        value = value * 10 + static_cast<std::uint64_t>(text[i] - '0');
+    }
+    const std::string suffix = text.substr(digits);
+    int shift = 0;
+    if (suffix == "k" || suffix == "K") shift = 10;
+    else if (suffix == "M") shift = 20;
+    else if (suffix == "G") shift = 30;
+    else if (suffix == "T") shift = 40;
+    else if (!suffix.empty()) return std::nullopt;
+    if (shift && value > (UINT64_MAX >> shift)) return std::nullopt;
+    return value << shift;
 }
 
 cli_result parse_cli(const std::vector<std::string>& args) {
@@ -65,10 +90,13 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         };
         auto fail = [](std::string why) { return cli_result{std::nullopt, std::move(why)}; };
 
-        if (flag == "--headless" || flag == "--help" || flag == "-h" || flag == "--version") {
+        if (flag == "--headless" || flag == "--help" || flag == "-h" || flag == "--version" ||
+            flag == "--accept-files") {
             if (inline_value) return fail(flag + " takes no value");
             if (flag == "--headless")
                 o.headless = true;
+            else if (flag == "--accept-files")
+                o.accept_files = true;
             else if (flag == "--version")
                 o.version = true;
             else
@@ -76,7 +104,8 @@ cli_result parse_cli(const std::vector<std::string>& args) {
             continue;
         }
         if (flag != "--nick" && flag != "--listen" && flag != "--join" && flag != "--room" &&
-            flag != "--data-dir" && flag != "--downloads" && flag != "--log-level") {
+            flag != "--data-dir" && flag != "--downloads" && flag != "--log-level" &&
+            flag != "--max-file-size" && flag != "--upload-limit") {
             return fail("unknown option \"" + args[i] + "\"");
         }
         auto v = value();
@@ -105,6 +134,13 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         } else if (flag == "--downloads") {
             if (v->empty()) return fail("--downloads needs a folder");
             o.downloads = *v;
+        } else if (flag == "--max-file-size" || flag == "--upload-limit") {
+            auto size = parse_size(*v);
+            if (!size) {
+                return fail(flag + " must be a number of bytes, optionally with k, M, G or T (got \"" +
+                            *v + "\")");
+            }
+            (flag == "--max-file-size" ? o.max_file_size : o.upload_limit) = *size;
         } else if (flag == "--log-level") {
             if (!core::parse_log_level(*v, &o.log_level)) {
                 return fail("--log-level must be error, warn, info or debug (got \"" + *v + "\")");

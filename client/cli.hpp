@@ -1,6 +1,7 @@
 #pragma once
 // Command-line options. Pure apart from reading the environment for defaults; main thread.
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ struct options {
     std::filesystem::path data_dir;  // default: core::default_data_dir()
     bool data_dir_explicit = false;
     std::filesystem::path downloads;  // default: core::default_downloads_dir()
+    bool accept_files = false;                       // accept every offer (bots, tests)
+    std::uint64_t max_file_size = std::uint64_t{4} << 30;  // larger offers are refused
+    std::uint64_t upload_limit = 0;                  // bytes/s per upload; 0: no limit
     core::log_level log_level = core::log_level::info;
     bool log_level_explicit = false;
 };
@@ -33,6 +37,8 @@ struct cli_result {
 };
 
 cli_result parse_cli(const std::vector<std::string>& args);
+// "4G", "100M", "512k", "1000": bytes (powers of 1024); nullopt when it is not a size.
+std::optional<std::uint64_t> parse_size(const std::string& text);
 std::string usage();
 
 }  // namespace confab::client

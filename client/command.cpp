@@ -13,11 +13,16 @@ struct command_spec {
     std::string_view summary;
 };
 
-constexpr std::array<command_spec, 7> commands{{
+constexpr std::array<command_spec, 12> commands{{
     {"me", "/me ACTION", "describe what you do: /me waves shows as * nick waves"},
     {"nick", "/nick NAME", "change your nick"},
     {"peers", "/peers", "list the peers you are connected to"},
     {"connect", "/connect HOST:PORT", "connect to a peer; it is redialled while down"},
+    {"send", "/send PATH [NICK]", "offer a file to the room, or to one peer"},
+    {"accept", "/accept ID", "accept a file offered to you (ID: the start of its id)"},
+    {"reject", "/reject ID", "refuse a file offered to you"},
+    {"cancel", "/cancel ID", "stop a transfer, or withdraw your offer"},
+    {"files", "/files", "list file transfers"},
     {"clear", "/clear", "empty the message pane"},
     {"help", "/help", "show this list"},
     {"quit", "/quit [MESSAGE]", "say bye to your peers and leave"},
@@ -30,7 +35,30 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// What irssi and weechat users type out of habit, mapped to ours.
+struct alias {
+    std::string_view name;
+    std::string_view target;
+};
+constexpr std::array<alias, 4> aliases{{
+    {"exit", "quit"}, {"names", "peers"}, {"who", "peers"}, {"action", "me"}}};
+
+// Commands that do not exist here, with what to do instead.
+struct hint {
+    std::string_view name;
+    std::string_view text;
+};
+constexpr std::array<hint, 4> hints{{
+    {"join", "a peer chats in one room, chosen at start-up: confab --room NAME"},
+    {"part", "a peer chats in one room; /quit leaves it"},
+    {"msg", "there are no private messages yet; /send PATH NICK sends a file to one peer"},
+    {"query", "there are no private messages yet; /send PATH NICK sends a file to one peer"},
+}};
+
 const command_spec* find_spec(std::string_view name) {
+    for (const auto& a : aliases) {
+        if (a.name == name) name = a.target;
+    }
     for (const auto& c : commands) {
         if (c.name == name) return &c;
     }
@@ -58,6 +86,15 @@ command parse_command(std::string_view line) {
     std::string_view args = space == std::string_view::npos ? "" : trim(rest.substr(space));
 
     const command_spec* spec = find_spec(name);
+    for (const auto& h : hints) {
+        if (!spec && h.name == name) {
+            std::string message = "/";
+            message += name;
+            message += ": ";
+            message += h.text;
+            return cmd_error{message};
+        }
+    }
     if (!spec) {
         return cmd_error{"unknown command /" + std::string(name) +
                          "; type /help for the list (start a message with // to send a "
@@ -74,8 +111,22 @@ command parse_command(std::string_view line) {
         }
         return cmd_nick{std::string(args)};
     }
-    // irssi users type a parting message; there is nowhere to show it yet, so it is ignored.
-    if (name == "quit") return cmd_quit{};
+    name = spec->name;  // an alias stands for its command from here on
+    if (name == "quit") return cmd_quit{std::string(args)};
+    if (name == "send") {
+        if (args.empty()) return usage_error(*spec);
+        return cmd_send{std::string(args)};
+    }
+    if (name == "accept" || name == "reject" || name == "cancel") {
+        if (args.empty() || args.find_first_of(" \t") != std::string_view::npos) {
+            return usage_error(*spec);
+        }
+        std::string id(args);
+        for (auto& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (name == "accept") return cmd_accept{id};
+        if (name == "reject") return cmd_reject{id};
+        return cmd_cancel{id};
+    }
     if (name == "connect") {
         if (args.empty()) return usage_error(*spec);
         std::string error;
@@ -91,6 +142,7 @@ command parse_command(std::string_view line) {
     }
     if (name == "peers") return cmd_peers{};
     if (name == "clear") return cmd_clear{};
+    if (name == "files") return cmd_files{};
     return cmd_help{};
 }
 

@@ -26,16 +26,33 @@ struct cmd_peers {};
 struct cmd_connect {
     protocol::host_port address;
 };
+// File transfer. `args` of /send is "PATH [NICK]", resolved against the disk by the node.
+struct cmd_send {
+    std::string args;
+};
+struct cmd_accept {
+    std::string id;  // a transfer id or its start
+};
+struct cmd_reject {
+    std::string id;
+};
+struct cmd_cancel {
+    std::string id;
+};
+struct cmd_files {};
 struct cmd_help {};
 struct cmd_clear {};  // empties the message pane (the terminal UI's; history on disk stays)
-struct cmd_quit {};
+struct cmd_quit {
+    std::string message;  // "/quit gone for lunch": said to the room before leaving
+};
 // The line could not be understood; `message` tells the user what to type instead.
 struct cmd_error {
     std::string message;
 };
 
 using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect,
-                             cmd_help, cmd_clear, cmd_quit, cmd_error>;
+                             cmd_send, cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_help,
+                             cmd_clear, cmd_quit, cmd_error>;
 
 // The command names, without the slash, for /help and Tab completion.
 std::vector<std::string> command_names();

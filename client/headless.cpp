@@ -25,6 +25,13 @@ nlohmann::ordered_json peer_json(const peer::peer_info& p) {
     return {{"peer_id", p.peer_id}, {"nick", p.nick}, {"addr", p.addr}};
 }
 
+nlohmann::ordered_json file_json(const peer::file_info& f) {
+    return {{"transfer", f.transfer}, {"name", f.name},       {"size", f.size},
+            {"sha256", f.sha256},     {"from", f.from},       {"peer_id", f.peer_id},
+            {"to", f.to},             {"own", f.outgoing},    {"state", f.state},
+            {"bytes", f.bytes},       {"path", f.path}};
+}
+
 }  // namespace
 
 // A duplicate of stdin, so that closing our descriptor never closes fd 0 itself.
@@ -92,7 +99,10 @@ void headless_front::execute(const std::string& line) {
                        on_notice("/clear empties the terminal UI's message pane; "
                                  "there is none in headless mode");
                    },
-                   [&](const cmd_quit&) { quitting_ = true; },
+                   [&](const cmd_quit& q) {
+                       if (!q.message.empty()) node_->say("leaves: " + q.message, true);
+                       quitting_ = true;
+                   },
                    [&](const cmd_error& e) { on_error(e.message); },
                    [](const auto&) {},  // blank line, or run on the node above
                },
@@ -163,6 +173,44 @@ void headless_front::on_error(const std::string& message) {
 
 void headless_front::on_notice(const std::string& message) {
     emit({{"event", "notice"}, {"message", message}});
+}
+
+}  // namespace confab::client
+
+namespace confab::client {
+
+void headless_front::on_file_offer(const peer::file_info& offer) {
+    nlohmann::ordered_json j{{"event", "file_offer"}};
+    j.update(file_json(offer));
+    emit(j);
+}
+
+void headless_front::on_file_progress(const peer::file_info& t) {
+    emit({{"event", "file_progress"}, {"transfer", t.transfer}, {"bytes", t.bytes},
+          {"size", t.size}});
+}
+
+void headless_front::on_file_received(const peer::file_info& t) {
+    emit({{"event", "file_received"}, {"transfer", t.transfer}, {"path", t.path},
+          {"size", t.size}, {"sha256", t.sha256}});
+}
+
+void headless_front::on_file_sent(const peer::file_info& t, const std::string& to_nick,
+                                  std::uint64_t bytes) {
+    emit({{"event", "file_sent"}, {"transfer", t.transfer}, {"to", to_nick}, {"bytes", bytes},
+          {"size", t.size}});
+}
+
+void headless_front::on_file_failed(const peer::file_info& t, const std::string& reason,
+                                    bool resumable) {
+    emit({{"event", "file_failed"}, {"transfer", t.transfer}, {"reason", reason},
+          {"resumable", resumable}, {"bytes", t.bytes}});
+}
+
+void headless_front::on_files(const std::vector<peer::file_info>& transfers) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& t : transfers) list.push_back(file_json(t));
+    emit({{"event", "files"}, {"files", list}});
 }
 
 }  // namespace confab::client

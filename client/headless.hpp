@@ -32,6 +32,14 @@ public:
     void on_peers(const std::vector<peer::peer_info>& peers, std::size_t connections) override;
     void on_error(const std::string& message) override;
     void on_notice(const std::string& message) override;
+    void on_file_offer(const peer::file_info& offer) override;
+    void on_file_progress(const peer::file_info& transfer) override;
+    void on_file_received(const peer::file_info& transfer) override;
+    void on_file_sent(const peer::file_info& transfer, const std::string& to_nick,
+                      std::uint64_t bytes) override;
+    void on_file_failed(const peer::file_info& transfer, const std::string& reason,
+                        bool resumable) override;
+    void on_files(const std::vector<peer::file_info>& transfers) override;
 
 private:
     asio::awaitable<void> read_loop();

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
@@ -22,21 +23,28 @@ using namespace confab;
 namespace {
 
 // The terminal UI owns the screen, so logs (and anything else written to stderr) go to
-// DATA/confab.log while it runs. Returns the old stderr, to put back afterwards.
-int redirect_stderr(const std::filesystem::path& file) {
-    const int log = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (log < 0) return -1;
-    const int saved = ::dup(STDERR_FILENO);
-    ::dup2(log, STDERR_FILENO);
-    ::close(log);
-    return saved;
-}
+// DATA/confab.log while it runs. Put back on every way out, so that a start-up failure (a port
+// in use) is still one line on the terminal.
+class stderr_to_file {
+public:
+    explicit stderr_to_file(const std::filesystem::path& file) {
+        const int log = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (log < 0) return;
+        saved_ = ::dup(STDERR_FILENO);
+        ::dup2(log, STDERR_FILENO);
+        ::close(log);
+    }
+    ~stderr_to_file() {
+        if (saved_ < 0) return;
+        ::dup2(saved_, STDERR_FILENO);
+        ::close(saved_);
+    }
+    stderr_to_file(const stderr_to_file&) = delete;
+    stderr_to_file& operator=(const stderr_to_file&) = delete;
 
-void restore_stderr(int saved) {
-    if (saved < 0) return;
-    ::dup2(saved, STDERR_FILENO);
-    ::close(saved);
-}
+private:
+    int saved_ = -1;
+};
 
 int run(const client::options& opts, bool use_tui) {
     core::data_dir_lock lock(opts.data_dir, !opts.data_dir_explicit);
@@ -53,23 +61,22 @@ int run(const client::options& opts, bool use_tui) {
     config.listen_explicit = opts.listen_explicit;
     config.joins = opts.joins;
     config.data_dir = lock.path();
+    config.files.downloads_dir = opts.downloads;
+    config.files.auto_accept = opts.accept_files;
+    config.files.max_file_size = opts.max_file_size;
+    config.files.worker.upload_limit = opts.upload_limit;
 
     asio::io_context io{1};
     // Created before the terminal UI: curses installs its own handlers for these unless
     // someone already has.
     asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
 
-    int saved_stderr = -1;
+    std::optional<stderr_to_file> redirected;
     std::unique_ptr<client::front> front;
     if (use_tui) {
         const auto log_file = lock.path() / "confab.log";
-        saved_stderr = redirect_stderr(log_file);
-        try {
-            front = std::make_unique<client::tui::tui_front>(io, opts.room, opts.nick, lock.path());
-        } catch (...) {
-            restore_stderr(saved_stderr);
-            throw;
-        }
+        redirected.emplace(log_file);
+        front = std::make_unique<client::tui::tui_front>(io, opts.room, opts.nick, lock.path());
         core::log(core::log_level::info, "main", "terminal UI started; logs go to ",
                   log_file.string());
     } else {
@@ -86,16 +93,16 @@ int run(const client::options& opts, bool use_tui) {
 
     node.start();
     front->start(node, [&] {
-        // Shutting down: the signals get their default action back, so that a second Ctrl-C
-        // while the goodbyes are flushed ends the process at once.
+        // Shutting down headless: the signals get their default action back, so that a second
+        // Ctrl-C while the goodbyes are flushed ends the process at once. The terminal UI
+        // keeps them caught (and ignored): dying there would leave the terminal raw, and the
+        // flush is bounded anyway.
         std::error_code ignored;
-        signals.clear(ignored);
+        if (!use_tui) signals.clear(ignored);
         signals.cancel(ignored);
     });
     // Returns when the work runs out: every link said bye and closed.
     io.run();
-    front.reset();  // the terminal UI gives the terminal back
-    restore_stderr(saved_stderr);
     return 0;
 }
 

@@ -26,6 +26,24 @@ struct chat_message {
     bool action = false;  // an emote (/me): shown as "* nick text"
 };
 
+// A file transfer as the user sees it, in either direction.
+struct file_info {
+    std::string transfer;  // the transfer id (32 hex digits); commands take a prefix
+    std::string name;
+    std::uint64_t size = 0;
+    std::string sha256;
+    std::string from;     // sender's nick when offered
+    std::string peer_id;  // sender
+    std::string to;       // the one recipient's peer id; empty: offered to the whole room
+    bool outgoing = false;  // offered by this peer
+    // offered, receiving, interrupted, received, failed, rejected, cancelled (incoming);
+    // hashing, offered, cancelled (outgoing)
+    std::string state;
+    std::uint64_t bytes = 0;  // received so far (incoming)
+    std::string path;         // the file: where it was saved, or what is offered
+    std::string note;         // why it failed or was refused, when it was
+};
+
 class event_sink {
 public:
     virtual ~event_sink() = default;
@@ -43,6 +61,22 @@ public:
     virtual void on_error(const std::string& message) = 0;
     // Something the user should know that is not a failure.
     virtual void on_notice(const std::string& message) = 0;
+
+    // File transfer (both fronts implement these; a sink in a test may ignore them).
+    // An offer made to this peer (or to the room), or by it (outgoing).
+    virtual void on_file_offer(const file_info&) {}
+    // Bytes received so far; at most about ten a second per transfer.
+    virtual void on_file_progress(const file_info&) {}
+    virtual void on_file_received(const file_info&) {}
+    // This peer's file reached a receiver (`to_nick`), `bytes` sent in that connection.
+    virtual void on_file_sent(const file_info&, const std::string& /*to_nick*/,
+                              std::uint64_t /*bytes*/) {}
+    // `resumable`: the bytes so far are kept and the transfer continues when the sender is
+    // back or the offer is accepted again.
+    virtual void on_file_failed(const file_info&, const std::string& /*reason*/,
+                                bool /*resumable*/) {}
+    // Answer to /files.
+    virtual void on_files(const std::vector<file_info>&) {}
 };
 
 }  // namespace confab::peer

@@ -68,7 +68,14 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       acceptor_(io),
       maintenance_timer_(io),
       drain_timer_(io),
-      book_(config_.backoff) {
+      book_(config_.backoff),
+      transfers_(io,
+                 [this] {
+                     auto files = config_.files;
+                     files.state_file = config_.data_dir / "transfers.json";
+                     return files;
+                 }(),
+                 sink, transfer_hooks()) {
     auto state_path = config_.data_dir / "state.json";
     std::error_code ec;
     if (std::filesystem::exists(state_path, ec)) {
@@ -91,6 +98,7 @@ void node::assert_loop_thread() const {
 void node::start() {
     assert_loop_thread();
     bind_listener();
+    transfers_.start(peer_id(), config_.listen.host);
 
     auto peers_path = config_.data_dir / "peers.json";
     std::error_code ec;
@@ -300,6 +308,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         co_return;
     }
     const std::string remote_text = endpoint_string(remote);
+    const std::string local_host = socket.local_endpoint(ec).address().to_string();
     // Both ends see the dialler's port: it tells apart two links dialled by the same peer.
     const std::uint16_t dialler_port = outbound ? socket.local_endpoint(ec).port() : remote.port();
 
@@ -353,7 +362,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     neighbour candidate{&l,           {theirs->peer_id, theirs->nick, remote_text},
                         {},           dialled,
                         dialler_port, ++neighbour_serial_,
-                        nullptr};
+                        local_host,   nullptr};
     if (theirs->listen_port != 0) {
         candidate.advertised =
             protocol::host_port{remote.address().to_string(), theirs->listen_port}.to_string();
@@ -365,6 +374,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     if (admit(l, *theirs, candidate)) {
         core::log(core::log_level::info, component, "connected to ", theirs->nick, " (", id,
                   ") at ", remote_text, outbound ? ", dialled" : ", accepted");
+        transfers_.on_peer_up(id);
         co_await l.run([this, &id](peer_link& from, protocol::message& m,
                                    const std::string& p) { on_link_message(from, id, m, p); },
                        [this](const std::string& payload) {
@@ -523,6 +533,15 @@ void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& pay
     // Forward the frame as received: the id stays the same for every peer.
     broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
     if (chat.env.room != config_.room) return;
+    if (chat.env.kind == protocol::file_offer_kind) {
+        std::string error;
+        if (auto offer = protocol::parse_file_offer(chat.raw, &error)) {
+            transfers_.on_offer(chat.env.author, chat.env.nick, *offer);
+            return;
+        }
+        // Forwarded all the same (others may read it); here it is shown as its text.
+        core::log(core::log_level::info, component, "ignoring the offer in ", id, ": ", error);
+    }
     sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author, chat.env.body,
                       chat.env.ts, false, chat.env.kind == "action"});
 }
@@ -559,11 +578,28 @@ void node::say(const std::string& text, bool action) {
         sink_.on_error(problem);
         return;
     }
-    protocol::envelope env{config_.room, peer_id(), nick_, next_seq(), now_ms(), text,
-                           action ? "action" : ""};
+    protocol::envelope env{config_.room, peer_id(), nick_, 0, 0, text, action ? "action" : ""};
+    std::string id;
+    if (!publish(env, nullptr, &id)) return;
+    sink_.on_message(
+        {std::move(id), env.room, env.nick, env.author, env.body, env.ts, true, action});
+    tell_if_waiting();
+}
+
+// After the message it is about, not before it.
+void node::tell_if_waiting() {
+    if (!waiting_notice_) return;
+    waiting_notice_ = false;
+    sink_.on_notice("no peer is connected yet; the message goes out when one is");
+}
+
+bool node::publish(protocol::envelope& env, const nlohmann::json& file, std::string* id) {
+    env.seq = next_seq();
+    env.ts = now_ms();
     protocol::chat chat{env, protocol::envelope_to_json(env)};
-    auto id = core::message_id(chat.raw);
-    seen_.insert(id);
+    if (!file.is_null()) chat.raw["file"] = file;
+    *id = core::message_id(chat.raw);
+    seen_.insert(*id);
     auto frame = make_frame(chat);
     const bool alone = std::none_of(neighbours_.begin(), neighbours_.end(),
                                     [](const auto& n) { return n.second.link != nullptr; });
@@ -576,11 +612,82 @@ void node::say(const std::string& text, bool action) {
     } else {
         sink_.on_error("not sent: no peer is connected and " + std::to_string(max_outbox) +
                        " messages are already waiting for one");
-        return;
+        return false;
     }
-    sink_.on_message(
-        {std::move(id), env.room, env.nick, env.author, env.body, env.ts, true, action});
-    if (alone) sink_.on_notice("no peer is connected yet; the message goes out when one is");
+    if (alone) waiting_notice_ = true;
+    return true;
+}
+
+transfers::hooks node::transfer_hooks() {
+    transfers::hooks h;
+    h.publish_offer = [this](const std::string& body, const nlohmann::json& file) {
+        protocol::envelope env{config_.room, peer_id(), nick_, 0, 0, body,
+                               protocol::file_offer_kind};
+        std::string id;
+        publish(env, file, &id);
+        tell_if_waiting();
+    };
+    h.find_nick = [this](const std::string& nick, std::string* error) {
+        std::string found;
+        for (const auto& [id, n] : neighbours_) {
+            if (n.info.nick != nick) continue;
+            if (!found.empty()) {
+                *error = "two connected peers are called " + nick;
+                return std::string();
+            }
+            found = id;
+        }
+        if (found.empty()) *error = "no connected peer is called " + nick + " (/peers lists them)";
+        return found;
+    };
+    h.nick_of = [this](const std::string& id) {
+        if (id == peer_id()) return nick_;
+        auto it = neighbours_.find(id);
+        return it == neighbours_.end() ? id.substr(0, 8) : it->second.info.nick;
+    };
+    h.host_of = [this](const std::string& id) {
+        auto it = neighbours_.find(id);
+        if (it == neighbours_.end() || !it->second.link) return std::string();
+        std::string error;
+        auto addr = protocol::parse_host_port(it->second.info.addr, &error);
+        return addr ? addr->host : std::string();
+    };
+    h.our_hosts = [this] {
+        std::vector<std::string> hosts;
+        for (const auto& [id, n] : neighbours_) {
+            if (!n.local_host.empty() &&
+                std::find(hosts.begin(), hosts.end(), n.local_host) == hosts.end()) {
+                hosts.push_back(n.local_host);
+            }
+        }
+        return hosts;
+    };
+    return h;
+}
+
+void node::send_file(const std::string& args) {
+    assert_loop_thread();
+    transfers_.send(args);
+}
+
+void node::accept_file(const std::string& id) {
+    assert_loop_thread();
+    transfers_.accept(id);
+}
+
+void node::reject_file(const std::string& id) {
+    assert_loop_thread();
+    transfers_.reject(id);
+}
+
+void node::cancel_file(const std::string& id) {
+    assert_loop_thread();
+    transfers_.cancel(id);
+}
+
+void node::list_files() {
+    assert_loop_thread();
+    transfers_.list();
 }
 
 asio::awaitable<void> node::drain(std::chrono::steady_clock::duration limit) {
@@ -661,6 +768,7 @@ void node::shutdown() {
     if (stopping_) return;
     stopping_ = true;
     save_address_book();
+    transfers_.stop();
     std::error_code ignored;
     acceptor_.close(ignored);
     maintenance_timer_.cancel();

@@ -22,6 +22,7 @@
 #include "core/seen_cache.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
+#include "peer/transfers.hpp"
 #include "protocol/address.hpp"
 
 namespace confab::peer {
@@ -52,6 +53,8 @@ struct node_config {
     std::chrono::steady_clock::duration gossip_every = std::chrono::seconds(60);
     link_limits limits;
     core::backoff_policy backoff;
+    // downloads_dir, auto_accept, max_file_size, upload limit; state_file is set by the node.
+    transfer_config files;
 };
 
 class node {
@@ -64,13 +67,19 @@ public:
     // std::runtime_error with a sentence for the user when it cannot listen.
     void start();
 
-    // Writes a message to the room; a bad one is reported through on_error.
-    // A message to the room; `action` makes it an emote (/me).
+    // Writes a message to the room (`action`: an emote, /me); a bad one is reported through
+    // on_error.
     void say(const std::string& text, bool action = false);
     void set_nick(const std::string& nick);
     void list_peers();
     // Dials an address the user named, now, and keeps redialling it while it is down.
     void connect(const protocol::host_port& address);
+    // File transfer: /send PATH [NICK], /accept, /reject, /cancel ID, /files.
+    void send_file(const std::string& args);
+    void accept_file(const std::string& id);
+    void reject_file(const std::string& id);
+    void cancel_file(const std::string& id);
+    void list_files();
     // Waits, up to `limit`, until messages written while no neighbour was connected have
     // been handed to one (a script that says one line and closes its input); reports those
     // that could not be.
@@ -89,6 +98,7 @@ private:
         std::string dialled;             // the address we dialled, "" when it dialled us
         std::uint16_t dialler_port = 0;  // the dialling side's port of this TCP connection
         std::uint64_t serial = 0;        // order of arrival: lower is older
+        std::string local_host;          // our address on this connection, as it reaches us
         std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
     };
 
@@ -108,6 +118,11 @@ private:
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                          const std::string& payload);
     void on_chat(peer_link& from, protocol::chat& chat, const std::string& payload);
+    // Writes an envelope of ours to the room (a message, or a file offer with `file`), or
+    // keeps it for the first neighbour when there is none. False when it could not.
+    bool publish(protocol::envelope& env, const nlohmann::json& file, std::string* id);
+    transfers::hooks transfer_hooks();
+    void tell_if_waiting();
     void dial_failed(const std::string& addr, const std::string& why, bool tell_user = true);
     void await_replacement(const std::string& peer_id);
     void learn(const std::vector<protocol::peer_address>& peers);
@@ -149,6 +164,8 @@ private:
     std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
     std::uint64_t neighbour_serial_ = 0;
     bool stopping_ = false;
+    bool waiting_notice_ = false;  // a message went to the outbox: say so after showing it
+    transfers transfers_;  // last: its worker reports into the state above
 };
 
 }  // namespace confab::peer

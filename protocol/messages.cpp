@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <limits>
-#include <set>
 #include <utility>
 
 #include "protocol/address.hpp"
+#include "protocol/strict_json.hpp"
 #include "protocol/validate.hpp"
 
 namespace confab::protocol {
@@ -23,16 +23,6 @@ constexpr std::uint64_t max_exact_integer = std::uint64_t{1} << 53;
 constexpr int max_json_depth = 16;
 
 enum class presence { required, optional };
-
-// Error sentences are logged and sent back to the peer, so quoted input is cut short (never
-// inside a UTF-8 sequence).
-std::string excerpt(std::string_view s) {
-    constexpr std::size_t max_bytes = 64;
-    if (s.size() <= max_bytes) return std::string(s);
-    std::size_t cut = max_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xc0) == 0x80) --cut;
-    return std::string(s.substr(0, cut)) + "...";
-}
 
 // Reads the fields of one message, recording the first problem as a sentence that names the
 // message type and the field's path ("chat: field \"envelope.seq\" ...").
@@ -296,61 +286,6 @@ parse_result malformed(std::string error, std::string type = {}) {
     return {parse_status::malformed, std::nullopt, std::move(type), std::move(error)};
 }
 
-// nlohmann's message without its "[json.exception.parse_error.101] " tag, and without the
-// "; last read: '...'" echo, which may end inside a multi-byte character and so would make
-// the error reply itself invalid UTF-8.
-std::string describe(const json::parse_error& e) {
-    std::string what = e.what();
-    if (const auto tag_end = what.find("] "); tag_end != std::string::npos) {
-        what.erase(0, tag_end + 2);
-    }
-    if (const auto echo = what.find("; last read: '"); echo != std::string::npos) {
-        const auto expected = what.find("'; expected ", echo);
-        what.erase(echo, expected == std::string::npos ? std::string::npos : expected + 1 - echo);
-    }
-    return "frame is not valid JSON: " + what;
-}
-
-// Thrown from the parser callback to stop parsing at the first structural problem.
-struct rejected_json {
-    std::string error;
-};
-
-// Parses JSON, refusing objects that repeat a key (implementations disagree on which copy
-// wins, and so would disagree on a message's content and id) and nesting deeper than
-// max_json_depth (walking and copying a value recurses, so depth must be bounded).
-std::optional<json> parse_json(std::string_view text, std::string& error) {
-    std::vector<std::set<std::string>> open_objects;
-    const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
-        using event_t = json::parse_event_t;
-        if ((event == event_t::object_start || event == event_t::array_start) &&
-            depth >= max_json_depth) {
-            throw rejected_json{"frame nests JSON deeper than " + std::to_string(max_json_depth) +
-                                " levels"};
-        }
-        if (event == event_t::object_start) open_objects.emplace_back();
-        if (event == event_t::object_end) open_objects.pop_back();
-        if (event == event_t::key &&
-            !open_objects.back().insert(parsed.get<std::string>()).second) {
-            throw rejected_json{"frame repeats the key \"" + excerpt(parsed.get<std::string>()) +
-                                "\" in one object"};
-        }
-        return true;
-    };
-    try {
-        return json::parse(text, check);
-    } catch (const json::parse_error& e) {
-        error = describe(e);
-    } catch (const rejected_json& e) {
-        error = e.error;
-    } catch (const json::exception& e) {
-        // Not only syntax: a number too large for a double (1e400) is out_of_range. Anything
-        // nlohmann refuses is malformed input, never an exception that escapes.
-        error = "frame is not valid JSON: " + std::string(e.what()).substr(0, 120);
-    }
-    return std::nullopt;
-}
-
 json to_object(const hello& m) {
     return {{"type", "hello"},  {"version", m.version},         {"peer_id", m.peer_id},
             {"nick", m.nick},   {"listen_port", m.listen_port}, {"links", m.links},
@@ -390,7 +325,7 @@ parse_result parse_message(std::string_view json_text) {
     // tripped over it.
     if (!is_valid_utf8(json_text)) return malformed("frame is not valid UTF-8");
     std::string error;
-    const auto j = parse_json(json_text, error);
+    const auto j = parse_strict_json(json_text, max_json_depth, error);
     if (!j) return malformed(std::move(error));
     if (!j->is_object()) return malformed("frame is not a JSON object");
     const auto type_field = j->find("type");

@@ -39,6 +39,18 @@ std::vector<std::string> last_lines(const std::filesystem::path& path, std::size
 
 }  // namespace
 
+std::optional<std::int64_t> chat_log::parse_stamp(std::string_view line) {
+    if (line.size() < stamp_length || line[stamp_length - 1] != ' ') return std::nullopt;
+    const std::string stamp(line.substr(0, stamp_length - 1));
+    std::tm local{};
+    const char* end = ::strptime(stamp.c_str(), "%Y-%m-%d %H:%M:%S", &local);
+    if (!end || *end != '\0') return std::nullopt;
+    local.tm_isdst = -1;
+    const std::time_t seconds = std::mktime(&local);
+    if (seconds == -1) return std::nullopt;
+    return static_cast<std::int64_t>(seconds) * 1000;
+}
+
 std::string chat_log::file_name(std::string_view room) {
     std::string name(room);
     for (auto& c : name) {
@@ -75,10 +87,18 @@ bool chat_log::append(std::int64_t ts_ms, std::string_view line) {
     std::string out(stamp, n);
     out += line;
     out += '\n';
-    // One write: with O_APPEND the line lands whole or (on a full disk) not at all.
-    if (::write(fd_, out.data(), out.size()) < 0) {
-        error_ = "cannot write " + path_.string() + ": " + std::strerror(errno);
-        return false;
+    // One write with O_APPEND: lines from this run never interleave. A short write (a full
+    // disk) is finished, or the line is ended so that the next one starts on its own.
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n = ::write(fd_, out.data() + done, out.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            error_ = "cannot write " + path_.string() + ": " + std::strerror(errno);
+            if (done > 0) (void)!::write(fd_, "\n", 1);
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
     }
     return true;
 }

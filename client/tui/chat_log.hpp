@@ -1,11 +1,12 @@
 #pragma once
 // The room's history on disk, as irssi's autolog keeps it: DATA/logs/ROOM.log, one line per
-// message or notice, appended with a single write each, so a crash (of the UI or anything
-// else) loses at most the line being written and never what came before. The last lines are
+// message or notice, appended as it arrives, so a crash (of the UI or anything else) loses at
+// most the line being written and never what came before. The last lines are
 // shown again, dimmed, when the TUI starts. Main thread only.
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,10 @@ public:
     static std::string file_name(std::string_view room);
 
     static constexpr std::size_t max_backlog_lines = 50;
+    // "2026-11-24 01:39:12 " before every line.
+    static constexpr std::size_t stamp_length = 20;
+    // The time a log line was written (ms since the epoch), or nullopt when it has no stamp.
+    static std::optional<std::int64_t> parse_stamp(std::string_view line);
 
 private:
     std::filesystem::path path_;

@@ -28,7 +28,10 @@ std::string printable_only(std::string_view s) {
 // unit walk: a combining mark at the start of a tail joins the unit before it once text is
 // put in front of it, and word boundaries are found per code point.
 std::size_t boundary_at_or_after(std::string_view s, std::size_t pos) {
-    std::size_t at = 0;
+    // From the start of the unit around pos, not from the start of the line: typing a long
+    // line must not be quadratic.
+    pos = std::min(pos, s.size());
+    std::size_t at = pos == 0 ? 0 : prev_boundary(s, pos);
     while (at < pos && at < s.size()) {
         std::size_t next = next_boundary(s, at);
         if (next <= at) break;

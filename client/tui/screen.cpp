@@ -36,8 +36,8 @@ std::string clock_of(std::int64_t ts_ms) {
 
 // What comes before the text on an entry's first row, escaped.
 std::string prefix_of(const pane_entry& e) {
-    if (e.type == pane_entry::kind::backlog) return {};  // the line has its own time stamp
     std::string p = clock_of(e.ts);
+    if (e.type == pane_entry::kind::backlog) return e.ts ? p + " " : std::string();
     switch (e.type) {
         case pane_entry::kind::message:
             p += " <";
@@ -128,15 +128,26 @@ int screen::pane_rows() const {
     return layout_.pane_rows;
 }
 
+// The rows of an entry's text at a pane width. When the prefix leaves no room for text (a
+// wide nick in a narrow pane), the first row is the prefix alone.
+std::vector<std::string> screen::wrap_entry(const pane_entry& e, int cols) const {
+    const int prefix_cols = display_width(prefix_of(e));
+    const int indent = indent_for(prefix_cols, cols);
+    if (cols - prefix_cols < 1) {
+        auto rows = wrap(body_of(e), cols - indent, cols - indent);
+        rows.insert(rows.begin(), std::string());
+        return rows;
+    }
+    return wrap(body_of(e), cols - prefix_cols, cols - indent);
+}
+
 int screen::rows_of(const pane_entry& e) const {
     const int cols = std::max(1, layout_.pane_cols);
     if (e.wrapped_width != cols) {
-        const int prefix_cols = display_width(prefix_of(e));
-        const int indent = indent_for(prefix_cols, cols);
-        e.wrapped = wrap(body_of(e), cols - prefix_cols, cols - indent);
+        e.wrapped_rows = static_cast<int>(wrap_entry(e, cols).size());
         e.wrapped_width = cols;
     }
-    return static_cast<int>(e.wrapped.size());
+    return e.wrapped_rows;
 }
 
 void screen::draw(ui_state& state, unsigned regions) {
@@ -181,9 +192,10 @@ void screen::draw_pane(const ui_state& state) {
     const auto pieces = state.pane.visible(layout_.pane_rows, rows_fn());
     int y = layout_.pane_top;
     for (const auto& piece : pieces) {
+        const auto rows = wrap_entry(*piece.entry, std::max(1, layout_.pane_cols));
         for (int r = piece.skip; r < piece.skip + piece.rows; ++r) {
             blank(y, 0, layout_.pane_cols);
-            draw_entry_row(*piece.entry, r, y);
+            draw_entry_row(*piece.entry, rows, r, y);
             ++y;
         }
     }
@@ -195,7 +207,8 @@ void screen::draw_pane(const ui_state& state) {
     }
 }
 
-void screen::draw_entry_row(const pane_entry& e, int index, int y) {
+void screen::draw_entry_row(const pane_entry& e, const std::vector<std::string>& rows, int index,
+                            int y) {
     const int cols = layout_.pane_cols;
     const std::string prefix = prefix_of(e);
     const int prefix_cols = display_width(prefix);
@@ -208,9 +221,12 @@ void screen::draw_entry_row(const pane_entry& e, int index, int y) {
             if (e.mention) text_attr = colours_ ? pair_attr(true, mention_pair) : A_REVERSE;
             break;
         case pane_entry::kind::action:
-            text_attr = nick_attr;
+            text_attr = e.mention ? (colours_ ? pair_attr(true, mention_pair) : A_REVERSE) : nick_attr;
             break;
         case pane_entry::kind::notice:
+            // A notice waiting for an answer (a file offer) stands out; the others are dim.
+            text_attr = e.mention ? A_BOLD : A_DIM;
+            break;
         case pane_entry::kind::backlog:
             text_attr = A_DIM;
             break;
@@ -219,7 +235,10 @@ void screen::draw_entry_row(const pane_entry& e, int index, int y) {
             break;
     }
     int x = indent_for(prefix_cols, cols);
-    if (index == 0 && !prefix.empty()) {
+    if (index == 0 && e.type == pane_entry::kind::backlog) {
+        put(y, 0, prefix, cols, A_DIM);
+        x = prefix_cols;
+    } else if (index == 0 && !prefix.empty()) {
         const std::string clock = prefix.substr(0, 5);
         put(y, 0, clock, cols, A_DIM);
         if (e.type == pane_entry::kind::message) {
@@ -235,8 +254,8 @@ void screen::draw_entry_row(const pane_entry& e, int index, int y) {
         }
         x = prefix_cols;
     }
-    if (index < static_cast<int>(e.wrapped.size())) {
-        put(y, x, e.wrapped[static_cast<std::size_t>(index)], cols - x, text_attr);
+    if (index < static_cast<int>(rows.size())) {
+        put(y, x, rows[static_cast<std::size_t>(index)], cols - x, text_attr);
     }
 }
 
@@ -284,12 +303,28 @@ void screen::draw_status(const ui_state& state) {
     std::string left;
     if (!state.listen.empty()) left += " [" + state.listen + "]";
     if (!state.peer_id.empty()) left += " [id " + state.peer_id.substr(0, 8) + "]";
-    left += " [F2 peers  PgUp/PgDn scroll  /help]";
     std::string right;
+    if (state.transfers.empty() && state.pane.live()) {
+        left += " [F2 peers  PgUp/PgDn scroll  /help]";
+    } else if (state.transfers.empty()) {
+        // Scrolled up: the marker on the right says what matters; no half-cut hints.
+    } else {
+        // Transfers take the room the key hints had, shared out between them.
+        const int room = std::max(0, layout_.cols - display_width(left) - 24);
+        const int each = std::max(12, room / static_cast<int>(state.transfers.size()) - 3);
+        for (const auto& t : state.transfers) {
+            if (display_width(left) + each + 3 > layout_.cols) break;
+            left += " [" + progress_text(t, each) + "]";
+        }
+    }
     if (!state.pane.live()) {
         const auto unseen = state.pane.unseen();
         right = unseen > 0 ? "-- " + std::to_string(unseen) + " new below: End --"
                            : "-- scrolled up: End --";
+        if (state.unseen_mentions > 0) {
+            right = "-- " + std::to_string(state.unseen_mentions) + " mentioning you " +
+                    right.substr(3);
+        }
         right += ' ';
     }
     const int right_cols = display_width(right);

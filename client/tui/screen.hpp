@@ -4,6 +4,9 @@
 // the entries on screen, so a message arriving while scrolled up costs one status line.
 // Main thread only; needs a live tui::terminal.
 
+#include <string>
+#include <vector>
+
 #include "client/tui/ui_state.hpp"
 
 namespace confab::client::tui {
@@ -43,7 +46,9 @@ private:
 
     void draw_title(const ui_state& state);
     void draw_pane(const ui_state& state);
-    void draw_entry_row(const pane_entry& e, int index, int y);
+    std::vector<std::string> wrap_entry(const pane_entry& e, int cols) const;
+    void draw_entry_row(const pane_entry& e, const std::vector<std::string>& rows, int index,
+                        int y);
     void draw_peers(const ui_state& state);
     void draw_status(const ui_state& state);
     void draw_input(ui_state& state);

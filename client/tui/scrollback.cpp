@@ -5,8 +5,10 @@
 namespace confab::client::tui {
 
 void scrollback::add(pane_entry entry) {
+    bytes_ += entry.text.size() + entry.nick.size();
     entries_.push_back(std::move(entry));
-    if (entries_.size() > capacity_) {
+    while (entries_.size() > capacity_ || (bytes_ > max_bytes && entries_.size() > 1)) {
+        bytes_ -= entries_.front().text.size() + entries_.front().nick.size();
         entries_.pop_front();
         ++first_index_;
         // The entry the view was anchored to is gone: hold on to the oldest one left.
@@ -21,6 +23,7 @@ void scrollback::add(pane_entry entry) {
 void scrollback::clear() {
     first_index_ += entries_.size();
     entries_.clear();
+    bytes_ = 0;
     to_live();
 }
 
@@ -68,6 +71,8 @@ void scrollback::scroll_up(int rows, int pane_rows, const rows_fn& rows_of) {
 void scrollback::scroll_down(int rows, const rows_fn& rows_of) {
     if (!anchored_ || rows <= 0) return;
     const std::uint64_t last = first_index_ + entries_.size() - 1;
+    // After a resize to a wider pane the anchor entry may have fewer rows than are hidden.
+    hidden_ = std::min(hidden_, rows_of(entries_[anchor_ - first_index_]) - 1);
     hidden_ -= rows;
     while (hidden_ < 0) {
         if (anchor_ >= last) {
@@ -98,6 +103,22 @@ std::vector<scrollback::piece> scrollback::visible(int pane_rows, const rows_fn&
         if (remaining == 0 || i == first_index_) break;
     }
     std::reverse(pieces.begin(), pieces.end());
+    // Anchored near the top (history trimmed under the view, or a resize): fill the rest of
+    // the pane from below the anchor rather than leave it blank.
+    if (remaining > 0 && anchored_) {
+        auto& bottom = pieces.back();
+        const int below = rows_of(*bottom.entry) - bottom.skip - bottom.rows;
+        const int more = std::min(below, remaining);
+        bottom.rows += more;
+        remaining -= more;
+        for (std::uint64_t j = anchor_ + 1; remaining > 0 && j < first_index_ + entries_.size();
+             ++j) {
+            const pane_entry& e = entries_[j - first_index_];
+            const int take = std::min(rows_of(e), remaining);
+            pieces.push_back({&e, 0, take});
+            remaining -= take;
+        }
+    }
     return pieces;
 }
 

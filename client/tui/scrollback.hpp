@@ -23,9 +23,10 @@ struct pane_entry {
     bool own = false;     // written by this peer
     bool mention = false; // mentions this peer's nick
 
-    // The screen's wrapping of this entry, kept until the width changes.
+    // How many rows the screen wraps this entry into, kept until the width changes (the rows
+    // themselves are made again when drawn: only entries on screen need them).
     mutable int wrapped_width = -1;
-    mutable std::vector<std::string> wrapped;
+    mutable int wrapped_rows = 1;
 };
 
 class scrollback {
@@ -37,6 +38,12 @@ public:
     void add(pane_entry entry);
     void clear();
     std::size_t size() const { return entries_.size(); }
+    // The next add() drops the oldest entry.
+    bool full() const { return entries_.size() >= capacity_ || bytes_ >= max_bytes; }
+    // Besides the entry count, the text kept is bounded, so that a peer sending 16 KiB
+    // messages cannot make 10,000 of them cost hundreds of megabytes. Ordinary lines never
+    // reach it (10,000 of 200 bytes are 2 MB).
+    static constexpr std::size_t max_bytes = 32 * 1024 * 1024;
     const pane_entry& back() const { return entries_.back(); }
 
     // Following new messages at the bottom, or scrolled up.
@@ -63,6 +70,7 @@ private:
     std::deque<pane_entry> entries_;
     std::size_t capacity_;
     std::uint64_t first_index_ = 0;  // absolute index of entries_.front()
+    std::size_t bytes_ = 0;          // text held
     // While scrolled: the entry at the pane's bottom (absolute index) and how many of its
     // last rows are below the pane.
     bool anchored_ = false;

@@ -12,14 +12,13 @@
 
 namespace confab::client::tui {
 
-static_assert(terminal::key_paste_begin == KEY_MAX + 1);
-
 namespace {
 
 // What leaving must undo, written raw so that a signal handler can send it: bracketed paste
-// off, mouse reporting off, the normal screen back, the cursor visible, attributes reset.
+// off, mouse reporting off, keypad (application) mode off, the normal screen back, the cursor
+// visible, attributes reset.
 constexpr char restore_sequence[] =
-    "\x1b[?2004l\x1b[?1000l\x1b[?1006l\x1b[?1049l\x1b[?25h\x1b[0m\r\n";
+    "\x1b[?2004l\x1b[?1000l\x1b[?1006l\x1b[?1l\x1b>\x1b[?1049l\x1b[?25h\x1b[0m\r\n";
 
 termios saved_termios{};
 bool termios_saved = false;
@@ -37,12 +36,17 @@ void write_all(int fd, const char* data, std::size_t size) {
 // Only async-signal-safe calls.
 void restore_and_reraise(int signal) {
     if (termios_saved) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
+    // Keys typed or pasted but not read yet would go to the shell, which would run them.
+    ::tcflush(STDIN_FILENO, TCIFLUSH);
     write_all(STDOUT_FILENO, restore_sequence, sizeof restore_sequence - 1);
     std::signal(signal, SIG_DFL);
     std::raise(signal);
 }
 
-constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+// Every signal whose default action ends the process without our handler running
+// (SIGINT, SIGTERM and SIGHUP are the loop's, through asio::signal_set).
+constexpr int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL,  SIGABRT,
+                                 SIGQUIT, SIGTRAP, SIGSYS, SIGXCPU, SIGXFSZ};
 
 bool utf8_locale() {
     return std::strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
@@ -57,7 +61,8 @@ terminal::terminal() {
     }
     // Widths and wide characters need an UTF-8 locale. The user's comes first; a terminal
     // started with LANG unset still gets UTF-8 rather than question marks.
-    std::setlocale(LC_ALL, "");
+    // LC_CTYPE only: numbers in logs and the status line keep their C formatting.
+    std::setlocale(LC_CTYPE, "");
     if (!utf8_locale()) std::setlocale(LC_CTYPE, "C.UTF-8");
 
     if (::tcgetattr(STDIN_FILENO, &saved_termios) == 0) termios_saved = true;
@@ -70,7 +75,15 @@ terminal::terminal() {
                                  std::string(std::getenv("TERM") ? std::getenv("TERM") : "") +
                                  "\"; set TERM or use --headless");
     }
-    cbreak();  // not raw: Ctrl-C and Ctrl-Z keep working
+    const char* cup = tigetstr("cup");
+    if (cup == nullptr || cup == reinterpret_cast<char*>(-1)) {
+        endwin();
+        for (int s : fatal_signals) std::signal(s, SIG_DFL);
+        throw std::runtime_error("TERM=\"" +
+                                 std::string(std::getenv("TERM") ? std::getenv("TERM") : "") +
+                                 "\" cannot move the cursor; use a real terminal or --headless");
+    }
+    cbreak();  // not raw: Ctrl-C keeps working
     noecho();
     nonl();
     keypad(stdscr, TRUE);
@@ -84,17 +97,51 @@ terminal::terminal() {
     }
     mouseinterval(0);
     mousemask(BUTTON4_PRESSED | BUTTON5_PRESSED, nullptr);
+    define_our_keys();
+    set_up_screen();
+}
+
+void terminal::define_our_keys() {
+    int code = KEY_MAX;
+    auto next_free = [&code] {
+        while (keybound(++code, 0) != nullptr) {
+        }
+        return code;
+    };
+    auto define = [&](std::initializer_list<const char*> sequences, int& key) {
+        key = next_free();
+        for (const char* s : sequences) {
+            // A sequence the terminal description already names keeps its meaning.
+            if (key_defined(s) == 0) define_key(s, key);
+        }
+    };
     // Bracketed paste: the terminal wraps pasted text in these markers, so a multi-line paste
     // arrives as one piece rather than as keystrokes with Enters in them.
-    define_key("\x1b[200~", key_paste_begin);
-    define_key("\x1b[201~", key_paste_end);
+    define({"\x1b[200~"}, keys_.paste_begin);
+    define({"\x1b[201~"}, keys_.paste_end);
+    define({"\x1b[1;5D", "\x1b[1;3D", "\x1b[5D"}, keys_.word_left);
+    define({"\x1b[1;5C", "\x1b[1;3C", "\x1b[5C"}, keys_.word_right);
+}
+
+void terminal::set_up_screen() {
     write_all(STDOUT_FILENO, "\x1b[?2004h", 8);
+}
+
+void terminal::suspend() {
+    write_all(STDOUT_FILENO, "\x1b[?2004l", 8);
+    endwin();
+    ::raise(SIGSTOP);
+    // Continued (fg): the shell has reset the terminal its own way; take it back.
+    reset_prog_mode();
+    set_up_screen();
+    clearok(curscr, TRUE);
 }
 
 terminal::~terminal() {
     write_all(STDOUT_FILENO, "\x1b[?2004l", 8);
     mousemask(0, nullptr);
     endwin();
+    ::tcflush(STDIN_FILENO, TCIFLUSH);  // unread keys must not reach the shell
     for (int s : fatal_signals) std::signal(s, SIG_DFL);
     if (termios_saved) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_termios);
     termios_saved = false;

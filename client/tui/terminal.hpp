@@ -10,9 +10,17 @@ namespace confab::client::tui {
 
 class terminal {
 public:
-    // Key codes for the bracketed-paste markers, beyond every curses key.
-    static constexpr int key_paste_begin = 0777 + 1;  // KEY_MAX + 1 (checked in terminal.cpp)
-    static constexpr int key_paste_end = key_paste_begin + 1;
+    // Key codes of our own, picked at start-up among those the terminal description leaves
+    // free (ncurses numbers a terminal's extra keys from KEY_MAX + 1 too).
+    struct our_keys {
+        int paste_begin = -1;  // bracketed paste markers
+        int paste_end = -1;
+        int word_left = -1;  // Ctrl-Left/Right and Alt-Left/Right (xterm): a word at a time
+        int word_right = -1;
+    };
+    const our_keys& keys() const { return keys_; }
+    // Stops the process (Ctrl-Z) with the terminal as it was, and takes it back on `fg`.
+    void suspend();
 
     // Throws std::runtime_error with a sentence when stdin/stdout is not a terminal or curses
     // cannot start (e.g. TERM unknown).
@@ -26,7 +34,11 @@ public:
     bool colours() const { return colours_; }
 
 private:
+    void set_up_screen();
+    void define_our_keys();
+
     bool colours_ = false;
+    our_keys keys_;
 };
 
 }  // namespace confab::client::tui

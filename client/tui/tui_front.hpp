@@ -4,7 +4,9 @@
 // mark parts of the screen dirty; one draw per loop turn puts them on the terminal, so chat
 // traffic and typing never wait on each other. Main thread only.
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -44,17 +46,29 @@ public:
     void on_peers(const std::vector<peer::peer_info>& peers, std::size_t connections) override;
     void on_error(const std::string& message) override;
     void on_notice(const std::string& message) override;
+    void on_file_offer(const peer::file_info& offer) override;
+    void on_file_progress(const peer::file_info& transfer) override;
+    void on_file_received(const peer::file_info& transfer) override;
+    void on_file_sent(const peer::file_info& transfer, const std::string& to_nick,
+                      std::uint64_t bytes) override;
+    void on_file_failed(const peer::file_info& transfer, const std::string& reason,
+                        bool resumable) override;
+    void on_files(const std::vector<peer::file_info>& transfers) override;
 
 private:
     asio::awaitable<void> read_keys();
-    asio::awaitable<void> watch_resizes();
+    asio::awaitable<void> watch_terminal_signals();  // SIGWINCH, SIGTSTP
     void on_key(int result, wint_t key);
     void on_function_key(wint_t key);
     void on_character(wint_t ch);
     void on_alt(wint_t ch);
     void on_paste(const std::string& text);
-    void enter_line(const std::string& line);
-    void execute(const std::string& line);
+    void end_paste();
+    void ring_bell();
+    void remember_speaker(const std::string& nick);
+    // Enter: runs the line; `from_paste` lines after a paste's first are always messages.
+    void enter_line(const std::string& line, bool from_paste = false);
+    void execute(const command& c);
     void complete();
     void leave();
 
@@ -64,11 +78,13 @@ private:
     void logged_note(std::string text);
     void write_log(std::int64_t ts, std::string_view line);
     void update_peer_list();
+    void end_progress(const std::string& transfer);
     void dirty(unsigned regions);
 
     asio::io_context& io_;
-    // Before the terminal: curses takes SIGWINCH for itself unless a handler already exists.
-    asio::signal_set resizes_;
+    // Before the terminal: curses takes SIGWINCH and SIGTSTP for itself unless a handler
+    // already exists.
+    asio::signal_set terminal_signals_;
     terminal terminal_;
     screen screen_;
     ui_state state_;
@@ -84,6 +100,10 @@ private:
     bool draw_posted_ = false;
     bool in_paste_ = false;
     std::string paste_;
+    int empty_wakeups_ = 0;
+    std::chrono::steady_clock::time_point last_bell_{};
+    static constexpr std::size_t max_recent_speakers = 50;
+    std::deque<std::string> recent_speakers_;  // newest first
 };
 
 }  // namespace confab::client::tui

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "client/tui/line_editor.hpp"
+#include "client/tui/progress.hpp"
 #include "client/tui/scrollback.hpp"
 #include "peer/event_sink.hpp"
 
@@ -19,7 +20,9 @@ struct ui_state {
     std::vector<peer::peer_info> peers;  // neighbours, sorted by nick then id
     bool show_peer_list = true;
     bool leaving = false;  // /quit or a signal: saying bye
+    std::vector<transfer_progress> transfers;  // files being received, oldest first
     scrollback pane;
+    std::size_t unseen_mentions = 0;  // mentions among the pane's unseen entries
     line_editor input;
 };
 

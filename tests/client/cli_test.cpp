@@ -199,3 +199,28 @@ TEST_CASE("usage mentions every option", "[cli]") {
         CHECK_THAT(text, Contains(flag));
     }
 }
+
+TEST_CASE("sizes take k, M, G, T suffixes in powers of 1024; anything else is refused", "[cli]") {
+    CHECK(parse_size("1000") == 1000u);
+    CHECK(parse_size("512k") == 512u * 1024);
+    CHECK(parse_size("10M") == 10u * 1024 * 1024);
+    CHECK(parse_size("4G") == std::uint64_t{4} << 30);
+    CHECK(parse_size("2T") == std::uint64_t{2} << 40);
+    for (const char* bad : {"", "M", "-1", "1.5G", "10 M", "10MB", "99999999999999999999",
+                            "20000000T"}) {
+        CHECK_FALSE(parse_size(bad));
+    }
+}
+
+TEST_CASE("file options: --accept-files, --max-file-size and --upload-limit", "[cli]") {
+    auto defaults = parse_ok({});
+    CHECK_FALSE(defaults.accept_files);
+    CHECK(defaults.max_file_size == std::uint64_t{4} << 30);
+    CHECK(defaults.upload_limit == 0);
+    auto o = parse_ok({"--accept-files", "--max-file-size", "100M", "--upload-limit=1M"});
+    CHECK(o.accept_files);
+    CHECK(o.max_file_size == 100u << 20);
+    CHECK(o.upload_limit == 1u << 20);
+    CHECK_THAT(parse_error({"--max-file-size", "lots"}), Contains("--max-file-size must be"));
+    CHECK_THAT(parse_error({"--accept-files=yes"}), Contains("takes no value"));
+}

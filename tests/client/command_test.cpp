@@ -156,3 +156,21 @@ TEST_CASE("command_names lists every command /help shows", "[command]") {
         CHECK(std::find(names.begin(), names.end(), expected) != names.end());
     }
 }
+
+TEST_CASE("/send takes a path and an optional nick as one argument string", "[command]") {
+    auto c = parse_command("/send ~/my report.pdf bob");
+    REQUIRE(std::holds_alternative<cmd_send>(c));
+    CHECK(std::get<cmd_send>(c).args == "~/my report.pdf bob");
+    CHECK_THAT(error_of(parse_command("/send")), Contains("usage: /send PATH [NICK]"));
+}
+
+TEST_CASE("/accept, /reject and /cancel take one transfer id, any case", "[command]") {
+    auto a = parse_command("/accept 3F9A2C1B");
+    REQUIRE(std::holds_alternative<cmd_accept>(a));
+    CHECK(std::get<cmd_accept>(a).id == "3f9a2c1b");
+    CHECK(std::holds_alternative<cmd_reject>(parse_command("/reject 3f9a")));
+    CHECK(std::holds_alternative<cmd_cancel>(parse_command("/cancel 3f9a")));
+    CHECK_THAT(error_of(parse_command("/accept")), Contains("usage: /accept ID"));
+    CHECK_THAT(error_of(parse_command("/cancel a b")), Contains("usage: /cancel ID"));
+    CHECK(std::holds_alternative<cmd_files>(parse_command("/files")));
+}

@@ -124,7 +124,7 @@ TEST_CASE("/connect to a bad address gives an error event and the peer stays up"
     CHECK(answer.json.value("peers", nlohmann::json::array()).size() == 1);
 }
 
-TEST_CASE("/me sends an emote that arrives marked as an action; plain text does not",
+TEST_CASE("/me sends an emote that arrives marked as an action, and plain text does not",
           "[integration][commands]") {
     pair_of_peers peers;
     peers.a->send_line("/me waves");

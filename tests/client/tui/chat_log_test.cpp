@@ -67,3 +67,18 @@ TEST_CASE("a log that cannot be opened is an error, not a crash") {
     CHECK_FALSE(log.error().empty());
     CHECK_FALSE(log.append(0, "<bob> lost?"));
 }
+
+TEST_CASE("a log line's time stamp reads back as the time it was written") {
+    confab::test::temp_dir dir;
+    const std::int64_t written = 1'700'000'123'000;
+    {
+        chat_log log(dir.path() / "logs", "lobby");
+        log.append(written, "<bob> hi");
+    }
+    chat_log again(dir.path() / "logs", "lobby");
+    REQUIRE(again.backlog().size() == 1);
+    CHECK(chat_log::parse_stamp(again.backlog()[0]) == written);
+    CHECK(again.backlog()[0].substr(chat_log::stamp_length) == "<bob> hi");
+    CHECK_FALSE(chat_log::parse_stamp("not a stamped line at all"));
+    CHECK_FALSE(chat_log::parse_stamp("short"));
+}
