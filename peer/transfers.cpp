@@ -276,6 +276,8 @@ void transfers::accept(const std::string& prefix) {
         sink_.on_error("cannot accept " + in->info.name + ": " + in->info.note);
     } else {
         in->retries = 0;
+        sink_.on_notice("receiving " + in->info.name + " (" + human_size(in->info.size) +
+                        ") from " + in->info.from + " into " + config_.downloads_dir.string());
         start_fetch(*in);
     }
 }

@@ -310,7 +310,7 @@ void screen::draw_status(const ui_state& state) {
         // Scrolled up: the marker on the right says what matters; no half-cut hints.
     } else {
         // Transfers take the room the key hints had, shared out between them.
-        const int room = std::max(0, layout_.cols - display_width(left) - 24);
+        const int room = std::max(0, layout_.cols - display_width(left) - 2);
         const int each = std::max(12, room / static_cast<int>(state.transfers.size()) - 3);
         for (const auto& t : state.transfers) {
             if (display_width(left) + each + 3 > layout_.cols) break;
