@@ -20,6 +20,12 @@ void scrollback::add(pane_entry entry) {
     if (anchored_) ++unseen_;
 }
 
+std::size_t scrollback::unseen() const {
+    if (!anchored_) return 0;
+    const std::uint64_t below = first_index_ + entries_.size() - 1 - anchor_;
+    return std::min<std::uint64_t>(unseen_, below);
+}
+
 void scrollback::clear() {
     first_index_ += entries_.size();
     entries_.clear();

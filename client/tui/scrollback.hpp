@@ -48,8 +48,9 @@ public:
 
     // Following new messages at the bottom, or scrolled up.
     bool live() const { return !anchored_; }
-    // Entries added while scrolled up (the "N new below" marker).
-    std::size_t unseen() const { return unseen_; }
+    // Entries added while scrolled up and still below the view (the "N new below" marker):
+    // paging down over them counts them as seen.
+    std::size_t unseen() const;
 
     // Scrolling by rows of a pane `pane_rows` high. Up stops when the oldest entry's first
     // row reaches the top; down past the newest entry returns to live.

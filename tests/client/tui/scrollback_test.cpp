@@ -129,3 +129,14 @@ TEST_CASE("clear empties the pane and returns to live") {
     s.add(entry("z"));
     CHECK(shown(s, 3) == "z:0:1");
 }
+
+TEST_CASE("paging down over new entries counts them as seen") {
+    scrollback s = numbered(10);
+    s.scroll_up(3, 3, rows_of);  // bottom of the view: g
+    for (char c : std::string("klm")) s.add(entry(std::string(1, c)));
+    CHECK(s.unseen() == 3);
+    s.scroll_down(4, rows_of);  // bottom of the view: k
+    CHECK(s.unseen() == 2);
+    s.scroll_down(1, rows_of);
+    CHECK(s.unseen() == 1);
+}
