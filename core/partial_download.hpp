@@ -94,6 +94,8 @@ private:
                      std::string expected_sha256, std::uint64_t resumed_from, sha256_hasher hasher);
     void require_open() const;
     void close_fd();
+    void start_writeback();
+    static constexpr std::uint64_t writeback_every = 8 * 1024 * 1024;
 
     int fd_ = -1;
     std::filesystem::path dir_;
@@ -103,6 +105,7 @@ private:
     std::string expected_sha256_;  // lowercase
     std::uint64_t resumed_from_ = 0;
     std::uint64_t received_ = 0;
+    std::uint64_t written_back_ = 0;  // bytes already handed to the disk by start_writeback
     sha256_hasher hasher_;
 };
 

@@ -1,5 +1,8 @@
 #include "peer/file_worker.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -36,6 +39,11 @@
 #include "protocol/validate.hpp"
 
 namespace confab::peer {
+
+namespace {
+// Added to the worker thread's nice value (Linux sets it per thread).
+constexpr int worker_niceness = 10;
+}  // namespace
 
 namespace {
 
@@ -275,9 +283,23 @@ struct file_worker::state {
             }
             address = results.begin()->endpoint().address();
         }
-        tcp::endpoint endpoint(address, 0);
-        acceptor.open(endpoint.protocol(), ec);
-        if (!ec) acceptor.bind(endpoint, ec);
+        tcp::endpoint endpoint(address, config.port);
+        auto open_and_bind = [&] {
+            ec.clear();
+            acceptor.open(endpoint.protocol(), ec);
+            // A restart right after a crash finds the old port in TIME_WAIT: still ours.
+            if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+            if (!ec) acceptor.bind(endpoint, ec);
+        };
+        open_and_bind();
+        if (ec && config.port != 0) {
+            core::log(core::log_level::info, component, "file service port ", config.port,
+                      " is taken (", ec.message(), "); using another");
+            std::error_code ignored;
+            acceptor.close(ignored);
+            endpoint.port(0);
+            open_and_bind();
+        }
         if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
         if (ec) {
             throw std::runtime_error("cannot listen for file transfers on " + config.listen_host +
@@ -957,7 +979,12 @@ file_worker::file_worker(asio::any_io_executor loop, file_worker_config config, 
     state_->start();
     core::log(core::log_level::debug, component, "file service listening on ", config.listen_host,
               ":", port_);
-    thread_ = std::thread([s = state_.get()] { s->run(); });
+    thread_ = std::thread([s = state_.get()] {
+        // File work yields the CPU to chat: on a busy machine the loop (and other peers'
+        // loops) run first, and a transfer only gets slower, never the conversation.
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), worker_niceness);
+        s->run();
+    });
 }
 
 file_worker::~file_worker() {

@@ -50,7 +50,10 @@ struct fetch_job {
 };
 
 struct file_worker_config {
-    std::string listen_host = "0.0.0.0";  // the file service binds this host, any free port
+    std::string listen_host = "0.0.0.0";  // the file service binds this host
+    // The port to bind: the last run's, so that offers made before a restart still point at
+    // it. 0, or a port now taken by something else: any free port.
+    std::uint16_t port = 0;
     std::uint64_t upload_limit = 0;       // bytes per second per upload; 0: unlimited
     std::chrono::milliseconds progress_every{100};  // at most ~10 progress reports a second
     std::chrono::seconds connect_timeout{5};

@@ -95,8 +95,28 @@ transfers::~transfers() {
 void transfers::start(const std::string& our_peer_id, const std::string& listen_host) {
     our_id_ = our_peer_id;
     listen_host_ = listen_host;
-    make_worker();
-    load();
+    const auto saved = read_saved();
+    // The file service comes back on the port of the last run: receivers of our open offers,
+    // and our offers in their transfers.json, point at it.
+    std::uint16_t port = 0;
+    if (saved.is_object() && saved.contains("service_port") &&
+        saved["service_port"].is_number_unsigned() && saved["service_port"] <= 65535) {
+        port = saved["service_port"].get<std::uint16_t>();
+    }
+    make_worker(port);
+    load(saved);
+}
+
+nlohmann::json transfers::read_saved() const {
+    std::error_code ec;
+    if (config_.state_file.empty() || !std::filesystem::exists(config_.state_file, ec)) return {};
+    try {
+        return nlohmann::json::parse(core::read_file(config_.state_file));
+    } catch (const std::exception& e) {
+        core::log(core::log_level::warn, component, "ignoring ", config_.state_file.string(),
+                  ": ", e.what());
+        return {};
+    }
 }
 
 void transfers::stop() {
@@ -108,9 +128,10 @@ void transfers::stop() {
     worker_.reset();  // joins the worker; part files stay
 }
 
-void transfers::make_worker() {
+void transfers::make_worker(std::uint16_t port) {
     auto cfg = config_.worker;
     cfg.listen_host = is_wildcard(listen_host_) ? "0.0.0.0" : listen_host_;
+    cfg.port = port;
     file_worker::events ev;
     ev.hashed = [this](std::uint64_t job, std::optional<std::uint64_t> size, std::string sha256,
                        std::string error) {
@@ -433,19 +454,18 @@ void transfers::save() const {
         in.push_back(std::move(j));
     }
     try {
-        core::write_file_atomically(config_.state_file,
-                                    nlohmann::json{{"outgoing", out}, {"incoming", in}}.dump(1),
-                                    0600);
+        const nlohmann::json state{
+            {"service_port", worker_ ? worker_->port() : 0}, {"outgoing", out}, {"incoming", in}};
+        core::write_file_atomically(config_.state_file, state.dump(1), 0600);
     } catch (const std::exception& e) {
         core::log(core::log_level::warn, component, "cannot save transfers: ", e.what());
     }
 }
 
-void transfers::load() {
+void transfers::load(const nlohmann::json& j) {
+    if (!j.is_object()) return;
     std::error_code ec;
-    if (config_.state_file.empty() || !std::filesystem::exists(config_.state_file, ec)) return;
     try {
-        const auto j = nlohmann::json::parse(core::read_file(config_.state_file));
         for (const auto& o : j.at("outgoing")) {
             outgoing out;
             out.info = info_from_json(o);

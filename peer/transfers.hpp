@@ -92,7 +92,8 @@ private:
         std::string to;  // peer id, "" for the room
     };
 
-    void make_worker();
+    void make_worker(std::uint16_t port);
+    nlohmann::json read_saved() const;
     fetch_job make_job(const incoming& in) const;
     void start_fetch(incoming& in);
     void schedule_retry(incoming& in);
@@ -102,7 +103,7 @@ private:
     incoming* find_incoming(const std::string& prefix, bool report);
     outgoing* find_outgoing(const std::string& prefix, bool report);
     void save() const;
-    void load();
+    void load(const nlohmann::json& saved);
 
     asio::io_context& io_;
     transfer_config config_;

@@ -3,7 +3,8 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libasio-dev nlohmann-json3-dev libncurses-dev
-          catch2 libssl-dev tmux)
+          catch2 libssl-dev tmux netcat-openbsd)
+# tmux drives the terminal UI in tests; netcat-openbsd is the baseline file_bench compares with.
 
 missing=()
 for p in "${packages[@]}"; do
