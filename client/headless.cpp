@@ -175,9 +175,6 @@ void headless_front::on_notice(const std::string& message) {
     emit({{"event", "notice"}, {"message", message}});
 }
 
-}  // namespace confab::client
-
-namespace confab::client {
 
 void headless_front::on_file_offer(const peer::file_info& offer) {
     nlohmann::ordered_json j{{"event", "file_offer"}};

@@ -51,6 +51,10 @@ constexpr wint_t ctrl(char c) {
     return static_cast<wint_t>(c & 0x1f);
 }
 
+std::string size_of(const peer::file_info& f) {
+    return peer::human_size(f.size);
+}
+
 }  // namespace
 
 tui_front::tui_front(asio::io_context& io, const std::string& room, const std::string& nick,
@@ -565,17 +569,6 @@ void tui_front::on_notice(const std::string& message) {
     note(message);
 }
 
-}  // namespace confab::client::tui
-
-namespace confab::client::tui {
-
-namespace {
-
-std::string size_of(const peer::file_info& f) {
-    return peer::human_size(f.size);
-}
-
-}  // namespace
 
 void tui_front::on_file_offer(const peer::file_info& f) {
     const std::string id = f.transfer.substr(0, 8);
