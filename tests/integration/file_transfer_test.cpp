@@ -23,6 +23,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/peer_process.hpp"
+#include "tests/support/wire.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace confab::test;
@@ -168,21 +169,6 @@ struct two_peers {
 
 // ---- a fake peer speaking the protocol, for offers no honest sender makes ----
 
-std::string frame(const std::string& payload) {
-    auto n = static_cast<std::uint32_t>(payload.size());
-    std::string out = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                       static_cast<char>(n >> 8), static_cast<char>(n)};
-    return out + payload;
-}
-
-std::string random_peer_id() {
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-    std::mt19937 rng(std::random_device{}());
-    std::string id;
-    for (int i = 0; i < 51; ++i) id.push_back(alphabet[rng() % 32]);
-    id.push_back('a');
-    return id;
-}
 
 std::string random_hex(std::size_t n) {
     std::mt19937 rng(std::random_device{}());
