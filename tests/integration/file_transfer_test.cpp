@@ -169,7 +169,6 @@ struct two_peers {
 
 // ---- a fake peer speaking the protocol, for offers no honest sender makes ----
 
-
 std::string random_hex(std::size_t n) {
     std::mt19937 rng(std::random_device{}());
     std::string s;
