@@ -123,7 +123,7 @@ struct frame_read {
     std::string error;  // set when no frame could be read
 };
 
-asio::awaitable<frame_read> read_frame(tcp::socket& socket) {
+asio::awaitable<frame_read> read_frame(tls_stream& socket) {
     std::array<char, protocol::frame_header_size> header{};
     auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header), use_nothrow);
     if (ec) co_return frame_read{{}, describe_read_error(ec)};
@@ -165,13 +165,13 @@ struct file_worker::state {
 
     // One connection to the file service.
     struct service_conn {
-        explicit service_conn(tcp::socket s)
-            : socket(std::move(s)), throttle(socket.get_executor()), remote(remote_text(socket)) {}
-        tcp::socket socket;
-        asio::steady_timer throttle;
+        service_conn(tcp::socket s, asio::ssl::context& tls)
+            : remote(remote_text(s)), socket(std::move(s), tls), throttle(socket.get_executor()) {}
         std::string remote;
+        tls_stream socket;
+        asio::steady_timer throttle;
         std::string transfer_id;  // once the request is read
-        std::string peer_id;
+        std::string peer_id;      // once TLS has proved it
         bool uploading = false;
         std::string cut_reason;  // why withdraw() or shutdown cut it
         clock_type::time_point last_activity = clock_type::now();
@@ -181,11 +181,11 @@ struct file_worker::state {
     // cancel_fetch() closes it at once (a new fetch of the same transfer may follow at once
     // and must find the part file unlocked).
     struct fetch_state {
-        fetch_state(asio::io_context& io, fetch_job j)
-            : job(std::move(j)), socket(io), resolver(io) {}
+        fetch_state(asio::io_context& io, asio::ssl::context& tls, fetch_job j)
+            : job(std::move(j)), socket(io, tls), resolver(io) {}
         fetch_job job;
         std::optional<core::partial_download> download;
-        tcp::socket socket;
+        tls_stream socket;
         tcp::resolver resolver;
         bool over = false;  // reported and closed: the coroutine only returns
         clock_type::time_point last_activity = clock_type::now();
@@ -202,6 +202,7 @@ struct file_worker::state {
           request_timeout(config.request_timeout),
           connect_timeout(config.connect_timeout),
           idle_timeout(config.idle_timeout),
+          tls(make_tls_context(*config.credentials)),
           acceptor(owner.io_),
           work(owner.io_.get_executor()) {
         listen();
@@ -401,7 +402,7 @@ struct file_worker::state {
     static void cut(service_conn& c, const std::string& reason) {
         if (c.cut_reason.empty()) c.cut_reason = reason;
         std::error_code ignored;
-        c.socket.close(ignored);
+        c.socket.lowest_layer().close(ignored);
         c.throttle.cancel();
     }
 
@@ -425,7 +426,7 @@ struct file_worker::state {
                 socket.close(ignored);
                 continue;
             }
-            auto c = std::make_shared<service_conn>(std::move(socket));
+            auto c = std::make_shared<service_conn>(std::move(socket), tls);
             std::uint64_t id = next_connection++;
             connections.emplace(id, c);
             asio::co_spawn(io, serve_connection(id, c),
@@ -438,12 +439,31 @@ struct file_worker::state {
     asio::awaitable<void> serve_connection(std::uint64_t id, std::shared_ptr<service_conn> c) {
         co_await handle_connection(c);
         std::error_code ignored;
-        c->socket.close(ignored);
+        c->socket.lowest_layer().close(ignored);
         if (c->uploading) --uploads;
         connections.erase(id);
     }
 
     asio::awaitable<void> handle_connection(std::shared_ptr<service_conn> c) {
+        // TLS first, so that the request's sender is known by its key, not by what it says.
+        auto shook = co_await (c->socket.async_handshake(asio::ssl::stream_base::server, use_nothrow) ||
+                               detail::timeout(request_timeout));
+        if (!c->cut_reason.empty()) co_return;
+        if (shook.index() == 1) {
+            drop(*c, "no TLS handshake within " + seconds_text(config.request_timeout));
+            co_return;
+        }
+        if (auto [ec] = std::get<0>(shook); ec) {
+            drop(*c, describe_tls_error(ec));
+            co_return;
+        }
+        auto proven = tls_peer_id(c->socket.native_handle());
+        if (!proven) {
+            drop(*c, "its TLS certificate holds no Ed25519 key");
+            co_return;
+        }
+        c->peer_id = *proven;
+
         auto got = co_await (read_frame(c->socket) || detail::timeout(request_timeout));
         if (!c->cut_reason.empty()) co_return;
         if (got.index() == 1) {
@@ -466,8 +486,12 @@ struct file_worker::state {
             co_return;
         }
         c->transfer_id = request->transfer;
-        c->peer_id = request->peer_id;
         const std::uint64_t offset = request->offset;
+        if (request->peer_id != c->peer_id) {
+            drop(*c, "its request names peer " + request->peer_id + " but its TLS key is " +
+                         c->peer_id);
+            co_return;
+        }
 
         unique_fd fd;
         std::uint64_t size = 0;
@@ -511,7 +535,7 @@ struct file_worker::state {
         // Only our direction is closed first: the receiver reads everything before it sees
         // the end.
         std::error_code ignored;
-        c->socket.shutdown(tcp::socket::shutdown_send, ignored);
+        c->socket.lowest_layer().shutdown(tcp::socket::shutdown_send, ignored);
         core::log(core::log_level::info, component, "sent ", c->transfer_id, " to ", c->peer_id,
                   ": ", sent, " bytes from byte ", offset);
         report([id = c->transfer_id, peer = c->peer_id, offset, sent](events& ev) {
@@ -563,7 +587,7 @@ struct file_worker::state {
         return {};
     }
 
-    static asio::awaitable<std::error_code> write_all(tcp::socket& socket, const std::string& s) {
+    static asio::awaitable<std::error_code> write_all(tls_stream& socket, const std::string& s) {
         auto [ec, n] = co_await asio::async_write(socket, asio::buffer(s), use_nothrow);
         co_return ec;
     }
@@ -630,7 +654,7 @@ struct file_worker::state {
             core::log(core::log_level::debug, component, "already fetching ", id);
             return;
         }
-        auto f = std::make_shared<fetch_state>(io, std::move(job));
+        auto f = std::make_shared<fetch_state>(io, tls, std::move(job));
         fetches.emplace(id, f);
         kept_parts.erase(id);
 
@@ -688,7 +712,7 @@ struct file_worker::state {
 
     static void close_fetch_socket(fetch_state& f) {
         std::error_code ignored;
-        f.socket.close(ignored);
+        f.socket.lowest_layer().close(ignored);
         f.resolver.cancel();
     }
 
@@ -772,7 +796,7 @@ struct file_worker::state {
             co_return;
         }
         core::log(core::log_level::debug, component, "fetching ", job.transfer_id, " from ",
-                  remote_text(f->socket), " at byte ", offset);
+                  remote_text(f->socket.next_layer()), " at byte ", offset);
 
         // Ask, and hear the answer.
         auto reply = co_await (request(f, offset) || detail::timeout(request_timeout));
@@ -851,10 +875,23 @@ struct file_worker::state {
         std::string last = "no address";
         for (const auto& endpoint : endpoints) {
             std::error_code ignored;
-            f->socket.close(ignored);
-            auto [cec] = co_await f->socket.async_connect(endpoint, use_nothrow);
+            f->socket.lowest_layer().close(ignored);
+            auto [cec] = co_await f->socket.lowest_layer().async_connect(endpoint, use_nothrow);
             if (f->over) co_return "cancelled";
-            if (!cec) co_return "";
+            if (!cec) {
+                // The sender proves it is the peer that made the offer: a file service that
+                // answers at its address with another key gets no request from us.
+                auto [hec] = co_await f->socket.async_handshake(asio::ssl::stream_base::client,
+                                                                use_nothrow);
+                if (f->over) co_return "cancelled";
+                if (hec) co_return address + ": " + describe_tls_error(hec);
+                auto proven = tls_peer_id(f->socket.native_handle());
+                if (proven != f->job.sender_id) {
+                    co_return address + ": the file service there is not " + f->job.sender_id +
+                        "'s (its TLS key is " + proven.value_or("not Ed25519") + ")";
+                }
+                co_return "";
+            }
             last = cec.message();
             const bool stop = co_await detail::cancelled();
             if (stop) break;
@@ -949,6 +986,7 @@ struct file_worker::state {
     clock_type::duration request_timeout;
     clock_type::duration connect_timeout;
     clock_type::duration idle_timeout;
+    asio::ssl::context tls;  // built on the loop thread, then used by the worker only
     tcp::acceptor acceptor;
     asio::executor_work_guard<asio::io_context::executor_type> work;
     // Set by the destructor on the loop thread, so that a long hash or re-hash stops at once.

@@ -24,6 +24,8 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/io_context.hpp>
 
+#include "peer/tls.hpp"
+
 namespace confab::peer {
 
 // A file this peer offers.
@@ -61,6 +63,8 @@ struct file_worker_config {
     // The fetch request (sender) and its answer (receiver) must arrive within this; a
     // connection that says nothing is closed.
     std::chrono::seconds request_timeout{10};
+    // Our certificate and key: every file-service connection is TLS 1.3, both ways.
+    std::shared_ptr<const tls_credentials> credentials;
 };
 
 class file_worker {

@@ -61,6 +61,8 @@ bool is_power_of_two(int n) {
 node::node(asio::io_context& io, core::identity identity, node_config config, event_sink& sink)
     : io_(io),
       identity_(std::move(identity)),
+      credentials_(std::make_shared<const tls_credentials>(identity_)),
+      tls_(make_tls_context(*credentials_)),
       config_(std::move(config)),
       sink_(sink),
       loop_thread_(std::this_thread::get_id()),
@@ -73,6 +75,7 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
                  [this] {
                      auto files = config_.files;
                      files.state_file = config_.data_dir / "transfers.json";
+                     files.worker.credentials = credentials_;
                      return files;
                  }(),
                  sink, transfer_hooks()) {
@@ -174,7 +177,8 @@ asio::awaitable<void> node::accept_loop() {
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
-        asio::co_spawn(io_, serve(std::move(socket), {}), log_exceptions("inbound connection"));
+        asio::co_spawn(io_, serve(peer_stream(std::move(socket), tls_), {}),
+                       log_exceptions("inbound connection"));
     }
 }
 
@@ -250,9 +254,10 @@ asio::awaitable<void> node::dial(std::string addr) {
         --dialling_;
         co_return;
     }
-    peer_stream socket(io_);
+    peer_stream socket(io_, tls_);
     connecting_.insert(&socket);
-    auto result = co_await (asio::async_connect(socket, endpoints, detail::use_nothrow) ||
+    auto result = co_await (asio::async_connect(socket.lowest_layer(), endpoints,
+                                                detail::use_nothrow) ||
                             detail::timeout(config_.dial_timeout));
     connecting_.erase(&socket);
     if (result.index() == 1) {
@@ -270,7 +275,7 @@ asio::awaitable<void> node::dial(std::string addr) {
         co_return;
     }
     std::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+    socket.lowest_layer().set_option(tcp::no_delay(true), ignored);
     co_await serve(std::move(socket), addr);  // counts as dialling until its handshake ends
 }
 
@@ -302,15 +307,16 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         ~dial_in_progress() { done(); }
     } dialling{outbound ? &dialling_ : nullptr};
     std::error_code ec;
-    const auto remote = socket.remote_endpoint(ec);
+    const auto remote = socket.lowest_layer().remote_endpoint(ec);
     if (ec) {
         if (outbound) dial_failed(dialled, ec.message());
         co_return;
     }
     const std::string remote_text = endpoint_string(remote);
-    const std::string local_host = socket.local_endpoint(ec).address().to_string();
+    const auto local = socket.lowest_layer().local_endpoint(ec);
+    const std::string local_host = local.address().to_string();
     // Both ends see the dialler's port: it tells apart two links dialled by the same peer.
-    const std::uint16_t dialler_port = outbound ? socket.local_endpoint(ec).port() : remote.port();
+    const std::uint16_t dialler_port = outbound ? local.port() : remote.port();
 
     peer_link l(std::move(socket), outbound, config_.limits);
     links_.insert(&l);
@@ -324,13 +330,24 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         }
     } unlist_on_exit{*this, &l};
 
+    // TLS first: nothing of ours, not even a hello, goes to a peer before it has proved which
+    // key it holds.
+    std::optional<std::string> tls_id;
+    const std::string tls_problem = co_await secure(l, tls_id);
     // Plain statements, not `?:`: GCC 12 mishandles co_await inside a conditional.
     std::optional<protocol::hello> theirs;
-    if (outbound) {
+    if (!tls_problem.empty()) {
+        l.abort(tls_problem);
+    } else if (outbound) {
         const auto ours = our_hello();
         theirs = co_await l.handshake(ours);
+        if (theirs && theirs->peer_id != *tls_id) {
+            l.abort("its hello claims peer id " + theirs->peer_id + " but its TLS key is " +
+                    *tls_id);
+            theirs.reset();
+        }
     } else {
-        theirs = co_await answer(l);
+        theirs = co_await answer(l, *tls_id);
     }
     dialling.done();
     if (!theirs) {
@@ -402,9 +419,31 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     poke_maintenance();
 }
 
-asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l) {
+asio::awaitable<std::string> node::secure(peer_link& l, std::optional<std::string>& tls_id) {
+    const auto side = l.outbound() ? asio::ssl::stream_base::client : asio::ssl::stream_base::server;
+    auto result = co_await (l.stream().async_handshake(side, detail::use_nothrow) ||
+                            detail::timeout(config_.limits.hello_timeout));
+    if (result.index() == 1) {
+        co_return "no TLS handshake within " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                               config_.limits.hello_timeout)
+                               .count()) +
+            " ms";
+    }
+    if (auto [ec] = std::get<0>(result); ec) co_return describe_tls_error(ec);
+    tls_id = tls_peer_id(l.stream().native_handle());
+    if (!tls_id) co_return "its TLS certificate holds no Ed25519 key";
+    co_return std::string();
+}
+
+asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l,
+                                                             const std::string& tls_id) {
     auto theirs = co_await l.receive_hello();
     if (!theirs || stopping_) co_return std::nullopt;
+    if (theirs->peer_id != tls_id) {
+        l.abort("its hello claims peer id " + theirs->peer_id + " but its TLS key is " + tls_id);
+        co_return std::nullopt;
+    }
     if (theirs->peer_id == peer_id()) {
         co_await l.refuse("self", {});
         co_return std::nullopt;
@@ -773,7 +812,7 @@ void node::shutdown() {
     acceptor_.close(ignored);
     maintenance_timer_.cancel();
     drain_timer_.cancel();
-    for (auto* s : connecting_) s->close(ignored);
+    for (auto* s : connecting_) s->lowest_layer().close(ignored);
     for (auto* r : resolvers_) r->cancel();
     std::unordered_set<peer_link*> registered;
     for (auto& [id, n] : neighbours_) {

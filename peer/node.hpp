@@ -22,14 +22,16 @@
 #include "core/seen_cache.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
+#include "peer/tls.hpp"
 #include "peer/transfers.hpp"
 #include "protocol/address.hpp"
 
 namespace confab::peer {
 
-// The stream every neighbour link runs over; the one place to change for TLS.
-using peer_stream = asio::ip::tcp::socket;
+// Every neighbour link runs over TLS 1.3 (peer/tls.hpp).
+using peer_stream = tls_stream;
 using peer_link = link<peer_stream>;
+extern template class link<tls_stream>;
 
 struct node_config {
     std::string nick;
@@ -110,9 +112,12 @@ private:
     // Decides whether a link that finished its handshake becomes the neighbour for its peer
     // id, closing the loser of a duplicate pair. True when `l` was registered.
     bool admit(peer_link& l, const protocol::hello& theirs, neighbour candidate);
+    // The TLS handshake, within limits.hello_timeout: "" and the peer id its key proves, or a
+    // sentence saying why not.
+    asio::awaitable<std::string> secure(peer_link& l, std::optional<std::string>& tls_id);
     // The acceptor's handshake: reads the dialler's hello, then answers with ours or with a
-    // refusal (it is ourselves, or we are full).
-    asio::awaitable<std::optional<protocol::hello>> answer(peer_link& l);
+    // refusal (it is ourselves, or we are full). `tls_id` is who the dialler proved to be.
+    asio::awaitable<std::optional<protocol::hello>> answer(peer_link& l, const std::string& tls_id);
     // At max_links: closes one neighbour to admit `newcomer` if it is short of neighbours.
     bool make_room_for(const protocol::hello& newcomer);
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
@@ -137,6 +142,8 @@ private:
 
     asio::io_context& io_;
     core::identity identity_;
+    std::shared_ptr<const tls_credentials> credentials_;  // shared with the file worker
+    asio::ssl::context tls_;
     node_config config_;
     event_sink& sink_;
     std::thread::id loop_thread_;

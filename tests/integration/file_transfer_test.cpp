@@ -22,7 +22,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/identity.hpp"
 #include "tests/support/peer_process.hpp"
+#include "tests/support/tls_connection.hpp"
 #include "tests/support/wire.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -176,72 +178,13 @@ std::string random_hex(std::size_t n) {
     return s;
 }
 
-// Blocking writes with a deadline on a non-blocking socket.
-bool send_all(int fd, const std::string& bytes, test_clock::duration timeout) {
-    auto deadline = test_clock::now() + timeout;
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n > 0) {
-            done += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
-        if (test_clock::now() >= deadline) return false;
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, 50);
-    }
-    return true;
-}
-
-// One frame, read with a deadline; "" on timeout or close.
-std::string read_frame(int fd, test_clock::duration timeout) {
-    auto deadline = test_clock::now() + timeout;
-    std::string buf;
-    auto need = [&](std::size_t n) {
-        while (buf.size() < n) {
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - test_clock::now());
-            if (left.count() <= 0) return false;
-            pollfd p{fd, POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-            char tmp[4096];
-            ssize_t r = ::recv(fd, tmp, std::min<std::size_t>(sizeof tmp, n - buf.size()), 0);
-            if (r == 0) return false;
-            if (r < 0) {
-                if (errno == EAGAIN || errno == EINTR) continue;
-                return false;
-            }
-            buf.append(tmp, static_cast<std::size_t>(r));
-        }
-        return true;
-    };
-    if (!need(4)) return {};
-    auto b = [&](int i) { return static_cast<unsigned char>(buf[i]); };
-    std::size_t n = (std::size_t{b(0)} << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
-    if (n == 0 || n > 1 << 20 || !need(4 + n)) return {};
-    return buf.substr(4);
-}
-
-int tcp_connect(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    REQUIRE((rc == 0 || errno == EINPROGRESS));
-    pollfd p{fd, POLLOUT, 0};
-    REQUIRE(::poll(&p, 1, 5000) == 1);
-    return fd;
-}
-
 // A file service that answers one fetch of `transfer` with `content` (whatever the offer
 // said), on its own thread; the test thread keeps reading the peers' stdout meanwhile.
 class fake_file_service {
 public:
-    fake_file_service(std::string transfer, std::string content)
-        : transfer_(std::move(transfer)), content_(std::move(content)) {
+    // `key`: the fake sender's, which the receiver checks against the offer's author.
+    fake_file_service(const confab::core::identity& key, std::string transfer, std::string content)
+        : key_(key), transfer_(std::move(transfer)), content_(std::move(content)) {
         fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         REQUIRE(fd_ >= 0);
         sockaddr_in addr{};
@@ -267,9 +210,11 @@ private:
     void serve_one() {
         pollfd p{fd_, POLLIN, 0};
         if (::poll(&p, 1, 15000) != 1) return;
-        int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (c < 0) return;
-        request_ = read_frame(c, 10s);
+        int fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) return;
+        auto c = tls_connection::accept(fd, key_);
+        if (!c.ok()) return;
+        request_ = c.read_frame(10s).value_or("");
         auto req = nlohmann::json::parse(request_, nullptr, false);
         std::uint64_t offset = req.is_object() ? req.value("offset", std::uint64_t{0}) : 0;
         offset = std::min<std::uint64_t>(offset, content_.size());
@@ -277,16 +222,12 @@ private:
                              {"transfer", transfer_},
                              {"offset", offset},
                              {"size", content_.size()}};
-        if (send_all(c, frame(ok.dump()) + content_.substr(offset), 10s)) ::shutdown(c, SHUT_WR);
+        if (c.send(frame(ok.dump()) + content_.substr(offset), 10s)) c.shutdown_send();
         // Wait for the receiver to close, so it reads everything before we do.
-        char tmp[256];
-        pollfd q{c, POLLIN, 0};
-        for (int i = 0; i < 100 && ::poll(&q, 1, 100) >= 0; ++i) {
-            if ((q.revents & (POLLIN | POLLHUP)) && ::recv(c, tmp, sizeof tmp, 0) <= 0) break;
-        }
-        ::close(c);
+        c.wait_closed(10s);
     }
 
+    const confab::core::identity& key_;
     std::string transfer_;
     std::string content_;
     int fd_ = -1;
@@ -299,8 +240,11 @@ private:
 // floods one file_offer envelope naming `name`, served by `service_port`.
 class fake_peer {
 public:
-    explicit fake_peer(peer_process& target) : id_(random_peer_id()) {
-        fd_ = tcp_connect(port_of(target.listen()));
+    explicit fake_peer(peer_process& target)
+        : key_(confab::core::identity::generate()),
+          id_(key_.peer_id()),
+          link_(tls_connection::dial(port_of(target.listen()), key_)) {
+        REQUIRE(link_.ok());
         nlohmann::json hello = {{"type", "hello"},
                                 {"version", 1},
                                 {"peer_id", id_},
@@ -308,11 +252,11 @@ public:
                                 {"listen_port", 0},
                                 {"rooms", {"lobby"}},
                                 {"features", nlohmann::json::array()}};
-        REQUIRE(send_all(fd_, frame(hello.dump()), 5s));
+        REQUIRE(link_.send(frame(hello.dump())));
         target.wait_for(is_peer_up(id_), 5s, "peer_up for the fake peer");
     }
-    ~fake_peer() { ::close(fd_); }
     const std::string& id() const { return id_; }
+    const confab::core::identity& key() const { return key_; }
 
     void offer(const std::string& transfer, const std::string& name, const std::string& content,
                const std::string& sha256, std::uint16_t service_port) {
@@ -330,13 +274,13 @@ public:
                               {"kind", "file_offer"},
                               {"body", "offers a file: " + name},
                               {"file", file}};
-        REQUIRE(send_all(fd_, frame(nlohmann::json{{"type", "chat"}, {"envelope", env}}.dump()),
-                         5s));
+        REQUIRE(link_.send(frame(nlohmann::json{{"type", "chat"}, {"envelope", env}}.dump())));
     }
 
 private:
+    confab::core::identity key_;
     std::string id_;
-    int fd_ = -1;
+    tls_connection link_;
     int seq_ = 0;
 };
 
@@ -590,7 +534,7 @@ TEST_CASE("a file whose bytes do not match the offered SHA-256 is deleted, never
     const std::string offered(100000, 'a');
     const std::string served(100000, 'b');
     const std::string transfer = random_hex(32);
-    fake_file_service service(transfer, served);
+    fake_file_service service(mallory.key(), transfer, served);
     mallory.offer(transfer, "lies.txt", offered, sha256_of_string(offered, scratch.path() / "x"),
                   service.port());
     auto failed = bob->wait_for(is_file_event("file_failed", transfer), 15s, "file_failed");
@@ -636,7 +580,7 @@ TEST_CASE("a hostile file name from the wire lands inside the downloads folder",
 
     const std::string content = "payload " + tag + "\n";
     const std::string transfer = random_hex(32);
-    fake_file_service service(transfer, content);
+    fake_file_service service(mallory.key(), transfer, content);
     mallory.offer(transfer, name, content, sha256_of_string(content, scratch.path() / "x"),
                   service.port());
     auto end = bob->wait_for(

@@ -1,5 +1,5 @@
-// A raw TCP client misbehaves on a peer's port: the peer closes that one connection and keeps
-// serving the honest peers that joined through it.
+// A client misbehaves on a peer's port, in plain TCP or inside TLS: the peer closes that one
+// connection and keeps serving the honest peers that joined through it.
 
 #include <cerrno>
 #include <random>
@@ -14,7 +14,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/identity.hpp"
 #include "tests/support/peer_process.hpp"
+#include "tests/support/tls_connection.hpp"
 #include "tests/support/wire.hpp"
 
 using namespace confab::test;
@@ -80,6 +82,8 @@ public:
         }
     }
 
+    const std::string& received() const { return received_; }
+
     // The frames received so far, decoded as far as they are complete.
     std::vector<std::string> frames() const {
         std::vector<std::string> out;
@@ -128,15 +132,51 @@ struct target_with_two_peers {
     }
 };
 
+nlohmann::json hello_from(const std::string& peer_id) {
+    return {{"type", "hello"},        {"version", 1},
+            {"peer_id", peer_id},     {"nick", "mallory"},
+            {"listen_port", 0},       {"rooms", {"lobby"}},
+            {"features", nlohmann::json::array()}};
+}
+
 }  // namespace
 
 TEST_CASE(
-    "a peer closes a connection that sends garbage, oversized or invalid frames, and "
+    "a plain-TCP client that sends garbage, a huge length prefix or a plaintext hello reads "
+    "nothing of the chat and is dropped, while honest peers keep chatting",
+    "[integration][hostile]") {
+    target_with_two_peers mesh;
+    raw_client attacker(port_of(mesh.target->listen()));
+
+    SECTION("garbage") {
+        attacker.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    SECTION("a length of 0xFFFFFFFF") {
+        attacker.send(std::string(4, '\xff') + "abcd");
+    }
+    SECTION("a plaintext hello, as a peer without TLS would send") {
+        attacker.send(frame(hello_from(random_peer_id()).dump()));
+    }
+
+    bool closed = attacker.wait_closed(5s);
+    INFO(mesh.target->describe());
+    CHECK(closed);
+    // At most a TLS alert comes back: nothing readable, not even who the target is.
+    CHECK(attacker.received().find(mesh.target->peer_id()) == std::string::npos);
+    CHECK(attacker.received().find("hello") == std::string::npos);
+    CHECK(attacker.frames().size() <= 1);
+    mesh.check_chat_still_works();
+}
+
+TEST_CASE(
+    "a peer closes a TLS connection that sends garbage, oversized or invalid frames, and "
     "keeps serving its honest neighbours",
     "[integration][hostile]") {
     target_with_two_peers mesh;
-    auto port = port_of(mesh.target->listen());
-    raw_client attacker(port);
+    auto me = confab::core::identity::generate();
+    auto attacker = tls_connection::dial(port_of(mesh.target->listen()), me);
+    REQUIRE(attacker.ok());
+    CHECK(attacker.peer_id() == mesh.target->peer_id());
 
     SECTION("a frame that is not JSON") {
         attacker.send(frame("this is not json at all"));
@@ -148,21 +188,11 @@ TEST_CASE(
         attacker.send(std::string(4, '\0') + "abcd");
     }
     SECTION("a valid hello, then invalid JSON") {
-        nlohmann::json hello = {{"type", "hello"},
-                                {"version", 1},
-                                {"peer_id", random_peer_id()},
-                                {"nick", "mallory"},
-                                {"listen_port", 0},
-                                {"rooms", {"lobby"}},
-                                {"features", nlohmann::json::array()}};
-        attacker.send(frame(hello.dump()));
+        attacker.send(frame(hello_from(me.peer_id()).dump()));
         attacker.send(frame("{\"type\":\"chat\", \"env\": {"));
     }
     SECTION("a number too large for a double, after a valid hello") {
-        nlohmann::json hello = {
-            {"type", "hello"},   {"version", 1},     {"peer_id", random_peer_id()},
-            {"nick", "mallory"}, {"listen_port", 0}, {"rooms", {"lobby"}}};
-        attacker.send(frame(hello.dump()));
+        attacker.send(frame(hello_from(me.peer_id()).dump()));
         attacker.send(frame(R"({"type":"ping","nonce":1,"x":1e400})"));
     }
     SECTION("peer lists before any hello (an acceptor hears nothing but hello first)") {
@@ -171,20 +201,62 @@ TEST_CASE(
     }
 
     bool closed = attacker.wait_closed(5s);
-    INFO("received " << attacker.frames().size() << " frames\n" << mesh.target->describe());
+    INFO(mesh.target->describe());
     CHECK(closed);
     mesh.check_chat_still_works();
 }
 
-TEST_CASE("a connection that says nothing is told nothing and closed after the hello deadline",
+TEST_CASE("a hello that claims another peer id than the TLS key proves is refused",
           "[integration][hostile]") {
     target_with_two_peers mesh;
-    raw_client silent(port_of(mesh.target->listen()));
-    // The contract's hello deadline is 5 s; 8 s leaves room for a loaded machine.
-    bool closed = silent.wait_closed(8s);
-    INFO("received " << silent.frames().size() << " frames\n" << mesh.target->describe());
-    CHECK(closed);
-    // The acceptor answers a hello; to a silent client it does not even say who it is.
-    CHECK(silent.frames().empty());
+    auto me = confab::core::identity::generate();
+    auto attacker = tls_connection::dial(port_of(mesh.target->listen()), me);
+    REQUIRE(attacker.ok());
+    // bob's id, claimed by a key that is not bob's.
+    attacker.send(frame(hello_from(mesh.b->peer_id()).dump()));
+    CHECK(attacker.wait_closed(5s));
+    // Closed before the target said anything: no hello, no peers, no messages.
+    CHECK(attacker.received().empty());
+    mesh.check_chat_still_works();
+}
+
+TEST_CASE("a connection that says nothing is told nothing and closed after the handshake deadline",
+          "[integration][hostile]") {
+    target_with_two_peers mesh;
+    SECTION("not even a TLS hello") {
+        raw_client silent(port_of(mesh.target->listen()));
+        // TLS within 5 s; 8 s leaves room for a loaded machine.
+        bool closed = silent.wait_closed(8s);
+        INFO(mesh.target->describe());
+        CHECK(closed);
+        CHECK(silent.received().empty());
+    }
+    SECTION("TLS, then no hello") {
+        auto me = confab::core::identity::generate();
+        auto silent = tls_connection::dial(port_of(mesh.target->listen()), me);
+        REQUIRE(silent.ok());
+        bool closed = silent.wait_closed(8s);
+        INFO(mesh.target->describe());
+        CHECK(closed);
+        // The acceptor answers a hello; to a silent client it does not even say who it is.
+        CHECK(silent.received().empty());
+    }
+    SECTION("a client that dribbles one byte a second") {
+        raw_client slow(port_of(mesh.target->listen()));
+        const std::string client_hello_start = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+        const auto start = test_clock::now();
+        bool closed = false;
+        for (char byte : client_hello_start) {
+            slow.send(std::string(1, byte));
+            if (slow.wait_closed(1s)) {
+                closed = true;
+                break;
+            }
+        }
+        if (!closed) closed = slow.wait_closed(10s - (test_clock::now() - start));
+        INFO(mesh.target->describe());
+        CHECK(closed);
+        CHECK(test_clock::now() - start < 10s);
+    }
     mesh.check_chat_still_works();
 }

@@ -41,7 +41,25 @@ namespace {
 // waits this long.
 constexpr auto bound = 30s;
 
-const std::string receiver_id = std::string(51, 'r') + "a";
+// Every file-service connection is TLS: each side proves its peer id with its key.
+const core::identity& sender_key() {
+    static const core::identity key = core::identity::generate();
+    return key;
+}
+const core::identity& receiver_key() {
+    static const core::identity key = core::identity::generate();
+    return key;
+}
+std::shared_ptr<const peer::tls_credentials> credentials_of(const core::identity& key) {
+    return std::make_shared<const peer::tls_credentials>(key);
+}
+// A TLS context for hand-made clients and servers, with `key`'s certificate.
+asio::ssl::context tls_for(const core::identity& key) {
+    return peer::make_tls_context(*credentials_of(key));
+}
+
+const std::string sender_id = sender_key().peer_id();
+const std::string receiver_id = receiver_key().peer_id();
 const std::string stranger_id = std::string(51, 's') + "a";
 
 std::string transfer_id(int n) {
@@ -161,6 +179,7 @@ peer::file_worker_config test_config(std::uint64_t upload_limit = 0,
                                      std::chrono::seconds request_timeout = 10s) {
     peer::file_worker_config c;
     c.listen_host = "127.0.0.1";
+    c.credentials = credentials_of(sender_key());
     c.upload_limit = upload_limit;
     c.idle_timeout = idle_timeout;
     c.request_timeout = request_timeout;
@@ -184,8 +203,9 @@ struct transfer_env {
         : transfer_env(test_config(upload_limit), test_config()) {}
 
     transfer_env(const peer::file_worker_config& sender_config,
-                 const peer::file_worker_config& receiver_config) {
+                 peer::file_worker_config receiver_config) {
         fs::create_directories(shared);
+        receiver_config.credentials = credentials_of(receiver_key());
         sender = std::make_unique<peer::file_worker>(loop.get_executor(), sender_config,
                                                      sender_events.events());
         receiver = std::make_unique<peer::file_worker>(loop.get_executor(), receiver_config,
@@ -235,7 +255,7 @@ struct transfer_env {
         job.name = file.path.filename().string();
         job.size = file.size;
         job.sha256 = file.sha256;
-        job.sender_id = std::string(51, 'p') + "a";
+        job.sender_id = sender_id;
         job.addresses = {"127.0.0.1:" + std::to_string(port ? port : sender->port())};
         job.our_peer_id = receiver_id;
         job.downloads_dir = downloads;
@@ -269,26 +289,44 @@ struct raw_client_result {
     clock_type::duration closed_after{};
 };
 
+// Over TLS as the receiver (`tls`), or plain TCP.
 asio::awaitable<void> raw_client(tcp::endpoint endpoint, std::string bytes,
-                                 std::shared_ptr<raw_client_result> out) {
+                                 std::shared_ptr<raw_client_result> out, bool tls = true) {
     auto ex = co_await asio::this_coro::executor;
     const auto start = clock_type::now();
-    tcp::socket socket(ex);
-    auto [ec] = co_await socket.async_connect(endpoint, peer::detail::use_nothrow);
+    auto ctx = tls_for(receiver_key());
+    peer::tls_stream secure(ex, ctx);
+    auto [ec] = co_await secure.lowest_layer().async_connect(endpoint, peer::detail::use_nothrow);
     if (ec) {
         out->connect_error = ec.message();
         out->done = true;
         co_return;
     }
+    if (tls) {
+        auto [hec] = co_await secure.async_handshake(asio::ssl::stream_base::client,
+                                                     peer::detail::use_nothrow);
+        if (hec) {
+            out->connect_error = hec.message();
+            out->done = true;
+            co_return;
+        }
+    }
+    auto write = [&](const std::string& b) {
+        return tls ? asio::async_write(secure, asio::buffer(b), peer::detail::use_nothrow)
+                   : asio::async_write(secure.next_layer(), asio::buffer(b),
+                                       peer::detail::use_nothrow);
+    };
+    auto read = [&](asio::mutable_buffer b) {
+        return tls ? secure.async_read_some(b, peer::detail::use_nothrow)
+                   : secure.next_layer().async_read_some(b, peer::detail::use_nothrow);
+    };
     if (!bytes.empty()) {
         // A write error shows as the read below failing.
-        [[maybe_unused]] auto [wec, wn] =
-            co_await asio::async_write(socket, asio::buffer(bytes), peer::detail::use_nothrow);
+        [[maybe_unused]] auto [wec, wn] = co_await write(bytes);
     }
     std::array<char, 4096> buffer;
     for (;;) {
-        auto [rec, n] =
-            co_await socket.async_read_some(asio::buffer(buffer), peer::detail::use_nothrow);
+        auto [rec, n] = co_await read(asio::buffer(buffer));
         out->received.append(buffer.data(), n);
         if (rec) break;
     }
@@ -309,8 +347,13 @@ std::string frame_header(std::uint32_t n) {
 // until the receiver hangs up.
 asio::awaitable<void> stalling_sender(tcp::acceptor& acceptor, std::uint64_t size,
                                       std::string bytes) {
-    auto [ec, socket] = co_await acceptor.async_accept(peer::detail::use_nothrow);
+    auto [ec, plain] = co_await acceptor.async_accept(peer::detail::use_nothrow);
     if (ec) co_return;
+    auto ctx = tls_for(sender_key());
+    peer::tls_stream socket(std::move(plain), ctx);
+    auto [tec] = co_await socket.async_handshake(asio::ssl::stream_base::server,
+                                                 peer::detail::use_nothrow);
+    if (tec) co_return;
     std::array<char, 4> header;
     auto [hec, hn] =
         co_await asio::async_read(socket, asio::buffer(header), peer::detail::use_nothrow);
@@ -669,11 +712,18 @@ TEST_CASE("file worker: garbage and silence are dropped without harming a transf
     REQUIRE(env.run_until([&] { return !env.receiver_events.progress.empty(); }));
 
     const tcp::endpoint service(asio::ip::make_address("127.0.0.1"), env.sender->port());
-    auto spawn = [&](std::string bytes) {
+    auto spawn = [&](std::string bytes, bool tls = true) {
         auto out = std::make_shared<raw_client_result>();
-        asio::co_spawn(env.loop, raw_client(service, std::move(bytes), out), asio::detached);
+        asio::co_spawn(env.loop, raw_client(service, std::move(bytes), out, tls), asio::detached);
         return out;
     };
+    auto plain_silent = spawn("", false);
+    auto plain_request = spawn(
+        protocol::encode_file_frame(protocol::fetch_request{o.file.transfer_id, receiver_id, 0}),
+        false);
+    // The TLS key is the receiver's; the request claims somebody else.
+    auto liar = spawn(
+        protocol::encode_file_frame(protocol::fetch_request{o.file.transfer_id, stranger_id, 0}));
     auto silent = spawn("");
     auto half_header = spawn(std::string("\0\0", 2));
     auto too_big = spawn(frame_header(protocol::max_file_frame_size + 1) + "{}");
@@ -688,7 +738,8 @@ TEST_CASE("file worker: garbage and silence are dropped without harming a transf
     auto past_end = spawn(protocol::encode_file_frame(
         protocol::fetch_request{o.file.transfer_id, receiver_id, o.bytes.size() + 1}));
     std::vector<std::shared_ptr<raw_client_result>> all{
-        silent, half_header, too_big, empty_frame, not_json, wrong_type, bad_id, unknown, past_end};
+        plain_silent, plain_request, liar,     silent,  half_header, too_big,
+        empty_frame,  not_json,      wrong_type, bad_id, unknown,     past_end};
 
     REQUIRE(env.run_until([&] {
         for (const auto& c : all) {
@@ -700,9 +751,13 @@ TEST_CASE("file worker: garbage and silence are dropped without harming a transf
 
     // Malformed requests are dropped without an answer; silence after request_timeout.
     for (const auto& c :
-         {silent, half_header, too_big, empty_frame, not_json, wrong_type, bad_id}) {
+         {liar, silent, half_header, too_big, empty_frame, not_json, wrong_type, bad_id}) {
         CHECK(c->received.empty());
     }
+    // Without TLS nothing readable comes back (at most an alert), never a file byte.
+    CHECK(plain_silent->received.empty());
+    CHECK(plain_request->received.find("fetch") == std::string::npos);
+    CHECK(plain_request->received.size() < 64);
     CHECK(silent->closed_after >= 900ms);
     CHECK(silent->closed_after < 10s);
     CHECK(half_header->closed_after >= 900ms);
@@ -771,8 +826,11 @@ TEST_CASE("file worker: a transfer that stalls fails after idle_timeout", "[file
         transfer_env env(test_config(0, 1s), test_config());
         // More than loopback's socket buffers hold, so that the sender has to wait.
         auto o = env.offer(21, 48 * 1024 * 1024);
-        tcp::socket reader(env.loop);
-        reader.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), env.sender->port()));
+        auto ctx = tls_for(receiver_key());
+        peer::tls_stream reader(env.loop, ctx);
+        reader.lowest_layer().connect(
+            tcp::endpoint(asio::ip::make_address("127.0.0.1"), env.sender->port()));
+        reader.handshake(asio::ssl::stream_base::client);
         asio::write(reader, asio::buffer(protocol::encode_file_frame(
                                 protocol::fetch_request{o.file.transfer_id, receiver_id, 0})));
         REQUIRE(env.run_until([&] { return !env.sender_events.upload_failed.empty(); }));
