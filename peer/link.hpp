@@ -25,6 +25,7 @@
 #include <asio/write.hpp>
 
 #include "core/log.hpp"
+#include "core/token_bucket.hpp"
 #include "peer/detail/coro.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
@@ -44,6 +45,16 @@ struct link_limits {
     std::size_t max_queue_bytes = 8 * 1024 * 1024;
     // How long a closing link may take to flush its last frames (bye, error).
     std::chrono::steady_clock::duration flush_grace = 2s;
+    // Frames a neighbour may send, on average per second and in one burst. Every message of
+    // the mesh crosses each link about once, so this is a busy mesh's whole rate with room to
+    // spare (mesh_bench floods ~5000 a second at 10 peers); what is over it is dropped
+    // unread, so that one neighbour cannot make us parse, verify and forward without end.
+    double frame_rate = 2000;
+    double frame_burst = 10000;
+    // Each dropped frame also takes a token from this bucket (refilled at drop_rate a second):
+    // a neighbour that keeps sending over the limit is cut within about a second of flooding.
+    double drop_patience = 2000;
+    double drop_rate = 200;
 };
 
 // A frame ready to write, shared by every link a broadcast goes to.
@@ -169,6 +180,8 @@ public:
     }
 
     bool outbound() const { return outbound_; }
+    // Frames dropped for going over limits.frame_rate.
+    std::uint64_t frames_dropped() const { return frames_dropped_; }
     bool closing() const { return closing_; }
     const std::string& close_reason() const { return close_reason_; }
     // The reason the neighbour gave in its bye, if it sent one.
@@ -253,6 +266,26 @@ private:
                 if (next.status == protocol::decode_status::error) {
                     co_await protocol_failure(next.error);
                     co_return;
+                }
+                const auto now = std::chrono::steady_clock::now();
+                if (!frames_allowed_.take(now)) {
+                    ++frames_dropped_;
+                    if (!drops_allowed_.take(now)) {
+                        close("flooding: more than " + std::to_string(frames_dropped_) +
+                                  " frames over the limit of " +
+                                  std::to_string(static_cast<long>(limits_.frame_rate)) +
+                                  " a second",
+                              "flooding");
+                        co_await detail::wait_forever();  // the writer ends the link
+                        co_return;
+                    }
+                    if (frames_dropped_ == 1) {
+                        core::log(core::log_level::warn, "link",
+                                  "a neighbour sends more than ",
+                                  static_cast<long>(limits_.frame_rate),
+                                  " frames a second: dropping what is over");
+                    }
+                    continue;
                 }
                 if (is_known_copy_ && is_known_copy_(next.payload)) continue;
                 auto parsed = protocol::parse_message(next.payload);
@@ -400,6 +433,9 @@ private:
     Stream stream_;
     bool outbound_;
     link_limits limits_;
+    core::token_bucket frames_allowed_{limits_.frame_rate, limits_.frame_burst};
+    core::token_bucket drops_allowed_{limits_.drop_rate, limits_.drop_patience};
+    std::uint64_t frames_dropped_ = 0;
     protocol::frame_decoder decoder_;
     std::deque<frame_ptr> queue_;
     std::size_t queued_bytes_ = 0;

@@ -176,6 +176,11 @@ asio::awaitable<void> node::accept_loop() {
                       " inbound");
             continue;
         }
+        if (handshaking_ >= config_.max_handshakes) {
+            core::log(core::log_level::warn, component, "refusing a connection: ", handshaking_,
+                      " handshakes already in progress");
+            continue;
+        }
         socket.set_option(tcp::no_delay(true), ec);
         asio::co_spawn(io_, serve(peer_stream(std::move(socket), tls_), {}),
                        log_exceptions("inbound connection"));
@@ -298,14 +303,17 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     const bool outbound = !dialled.empty();
     // An outbound connection counts as dialling until its handshake is over, so that
     // dial_due() does not start more dials than the target while handshakes are slow.
-    struct dial_in_progress {
+    struct in_progress {
         std::size_t* count;
         void done() {
             if (count) --*count;
             count = nullptr;
         }
-        ~dial_in_progress() { done(); }
+        ~in_progress() { done(); }
     } dialling{outbound ? &dialling_ : nullptr};
+    // An inbound connection counts as a handshake until it is a neighbour or gone.
+    if (!outbound) ++handshaking_;
+    in_progress handshaking{outbound ? nullptr : &handshaking_};
     std::error_code ec;
     const auto remote = socket.lowest_layer().remote_endpoint(ec);
     if (ec) {
@@ -350,6 +358,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         theirs = co_await answer(l, *tls_id);
     }
     dialling.done();
+    handshaking.done();
     if (!theirs) {
         core::log(core::log_level::info, component, "no handshake with ", remote_text, ": ",
                   l.close_reason());

@@ -46,8 +46,11 @@ struct node_config {
     // ... and accept until this many, so that a mesh of up to max_links + 1 peers is fully
     // connected while a large one keeps every peer's fan-out (and so its cost) bounded.
     std::size_t max_links = 7;
-    // Sockets accepted but not yet neighbours (handshakes) are bounded too.
+    // Accepted sockets, neighbours and handshakes together, are bounded ...
     std::size_t max_inbound = 64;
+    // ... and so are handshakes in progress: each costs a TLS handshake (key exchange and
+    // signatures), and a crowd of slow ones must not starve the neighbours' messages.
+    std::size_t max_handshakes = 16;
     // A neighbour that closed a duplicate link keeps its place this long while the link it
     // kept finishes its handshake here, so that the user sees no down-and-up.
     std::chrono::steady_clock::duration replacement_grace = std::chrono::seconds(5);
@@ -167,6 +170,7 @@ private:
     std::unordered_set<peer_stream*> connecting_;             // dials not yet connected
     std::unordered_set<asio::ip::tcp::resolver*> resolvers_;  // host names being looked up
     std::size_t inbound_ = 0;
+    std::size_t handshaking_ = 0;  // inbound connections not yet neighbours
     std::size_t dialling_ = 0;
     std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
     std::uint64_t neighbour_serial_ = 0;
