@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/canonical.hpp"  // canonical_bytes
+
 namespace confab::protocol {
 
 inline constexpr int protocol_version = 1;
@@ -110,8 +112,5 @@ std::string serialize(const message& m);
 
 // The envelope as JSON, for an author writing a new message.
 nlohmann::json envelope_to_json(const envelope& e);
-
-// Canonical bytes of an envelope: sorted keys, no whitespace, UTF-8 unescaped.
-std::string canonical_bytes(const nlohmann::json& envelope);
 
 }  // namespace confab::protocol
