@@ -203,6 +203,9 @@ std::optional<message> parse_chat(field_reader& r, const json& o) {
     r.set_prefix("envelope.");
     chat m;
     envelope& e = m.env;
+    // Checked for its form only: whether it is the author's is core's business
+    // (core/envelope_signature.hpp), which the receiving node asks before it delivers.
+    std::string sig;
     if (!r.checked(*raw, "room", check_room, e.room) ||
         !r.checked(*raw, "author", check_peer_id, e.author) ||
         !r.checked(*raw, "nick", check_nick, e.nick) ||
@@ -211,7 +214,7 @@ std::optional<message> parse_chat(field_reader& r, const json& o) {
         !r.integer(*raw, "ts", 0, max_exact_integer, "must be an integer from 0 to 2^53", e.ts) ||
         !r.checked(*raw, "body", check_body, e.body) ||
         !r.text(*raw, "kind", e.kind, presence::optional) ||
-        !check_canonical(r, *raw, "envelope")) {
+        !r.checked(*raw, "sig", check_signature, sig) || !check_canonical(r, *raw, "envelope")) {
         return std::nullopt;
     }
     if (raw->contains("kind") && !is_kind_token(e.kind)) {

@@ -22,9 +22,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/fake_peer.hpp"
 #include "tests/support/peer_process.hpp"
-#include "tests/support/wire.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/wire.hpp"
 
 using namespace confab::test;
 namespace fs = std::filesystem;
@@ -222,20 +223,6 @@ std::string read_frame(int fd, test_clock::duration timeout) {
     return buf.substr(4);
 }
 
-int tcp_connect(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    REQUIRE((rc == 0 || errno == EINPROGRESS));
-    pollfd p{fd, POLLOUT, 0};
-    REQUIRE(::poll(&p, 1, 5000) == 1);
-    return fd;
-}
-
 // A file service that answers one fetch of `transfer` with `content` (whatever the offer
 // said), on its own thread; the test thread keeps reading the peers' stdout meanwhile.
 class fake_file_service {
@@ -295,50 +282,16 @@ private:
     std::thread thread_;
 };
 
-// Connects to `target` as a peer of its own (hello, then waits for target's peer_up), and
-// floods one file_offer envelope naming `name`, served by `service_port`.
-class fake_peer {
-public:
-    explicit fake_peer(peer_process& target) : id_(random_peer_id()) {
-        fd_ = tcp_connect(port_of(target.listen()));
-        nlohmann::json hello = {{"type", "hello"},
-                                {"version", 1},
-                                {"peer_id", id_},
-                                {"nick", "mallory"},
-                                {"listen_port", 0},
-                                {"rooms", {"lobby"}},
-                                {"features", nlohmann::json::array()}};
-        REQUIRE(send_all(fd_, frame(hello.dump()), 5s));
-        target.wait_for(is_peer_up(id_), 5s, "peer_up for the fake peer");
-    }
-    ~fake_peer() { ::close(fd_); }
-    const std::string& id() const { return id_; }
-
-    void offer(const std::string& transfer, const std::string& name, const std::string& content,
-               const std::string& sha256, std::uint16_t service_port) {
-        nlohmann::json file = {{"id", transfer},
-                               {"name", name},
-                               {"size", content.size()},
-                               {"sha256", sha256},
-                               {"port", service_port},
-                               {"hosts", {"127.0.0.1"}}};
-        nlohmann::json env = {{"room", "lobby"},
-                              {"author", id_},
-                              {"nick", "mallory"},
-                              {"seq", ++seq_},
-                              {"ts", 1700000000000 + seq_},
-                              {"kind", "file_offer"},
-                              {"body", "offers a file: " + name},
-                              {"file", file}};
-        REQUIRE(send_all(fd_, frame(nlohmann::json{{"type", "chat"}, {"envelope", env}}.dump()),
-                         5s));
-    }
-
-private:
-    std::string id_;
-    int fd_ = -1;
-    int seq_ = 0;
-};
+// Floods, as `mallory`, one signed file_offer envelope naming `name`, served by
+// `service_port`: an offer no honest sender would make.
+void send_offer(fake_peer& mallory, const std::string& transfer, const std::string& name,
+                const std::string& content, const std::string& sha256, std::uint16_t service_port) {
+    nlohmann::json env = mallory.envelope("offers a file: " + name);
+    env["kind"] = "file_offer";
+    env["file"] = {{"id", transfer},   {"name", name},         {"size", content.size()},
+                   {"sha256", sha256}, {"port", service_port}, {"hosts", {"127.0.0.1"}}};
+    REQUIRE(mallory.send_chat(mallory.sign(env)));
+}
 
 std::string sha256_of_string(const std::string& s, const fs::path& scratch) {
     std::ofstream(scratch, std::ios::binary) << s;
@@ -591,8 +544,8 @@ TEST_CASE("a file whose bytes do not match the offered SHA-256 is deleted, never
     const std::string served(100000, 'b');
     const std::string transfer = random_hex(32);
     fake_file_service service(transfer, served);
-    mallory.offer(transfer, "lies.txt", offered, sha256_of_string(offered, scratch.path() / "x"),
-                  service.port());
+    send_offer(mallory, transfer, "lies.txt", offered,
+               sha256_of_string(offered, scratch.path() / "x"), service.port());
     auto failed = bob->wait_for(is_file_event("file_failed", transfer), 15s, "file_failed");
     INFO(failed.json.dump());
     CHECK_FALSE(failed.json.value("resumable", true));
@@ -637,8 +590,8 @@ TEST_CASE("a hostile file name from the wire lands inside the downloads folder",
     const std::string content = "payload " + tag + "\n";
     const std::string transfer = random_hex(32);
     fake_file_service service(transfer, content);
-    mallory.offer(transfer, name, content, sha256_of_string(content, scratch.path() / "x"),
-                  service.port());
+    send_offer(mallory, transfer, name, content, sha256_of_string(content, scratch.path() / "x"),
+               service.port());
     auto end = bob->wait_for(
         [&](const event& e) {
             return (e.name() == "file_received" || e.name() == "file_failed") &&
