@@ -177,24 +177,6 @@ std::string random_hex(std::size_t n) {
     return s;
 }
 
-// Blocking writes with a deadline on a non-blocking socket.
-bool send_all(int fd, const std::string& bytes, test_clock::duration timeout) {
-    auto deadline = test_clock::now() + timeout;
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-        if (n > 0) {
-            done += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
-        if (test_clock::now() >= deadline) return false;
-        pollfd p{fd, POLLOUT, 0};
-        ::poll(&p, 1, 50);
-    }
-    return true;
-}
-
 // One frame, read with a deadline; "" on timeout or close.
 std::string read_frame(int fd, test_clock::duration timeout) {
     auto deadline = test_clock::now() + timeout;

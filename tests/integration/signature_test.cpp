@@ -37,6 +37,13 @@ bool received(raw_connection& c, const std::string& type, const std::string& key
     });
 }
 
+// A peer on its own: no --join.
+std::unique_ptr<peer_process> start_named(const std::string& nick) {
+    peer_options o;
+    o.nick = nick;
+    return start_peer(o);
+}
+
 // A marker sent after the frames under test and seen delivered: the target has handled them
 // (one connection is read in order).
 void send_marker(fake_peer& p, peer_process& target, const std::string& text) {
@@ -78,11 +85,8 @@ TEST_CASE("a message forged in another peer's name is not delivered, and its sen
 TEST_CASE("a genuine message altered in flight is refused, and does not keep the genuine one out",
           "[integration][signature]") {
     // Alice and bob are not neighbours: mallory sits between them and relays.
-    peer_options o;
-    o.nick = "alice";
-    auto alice = start_peer(o);
-    o.nick = "bob";
-    auto bob = start_peer(o);
+    auto alice = start_named("alice");
+    auto bob = start_named("bob");
     fake_peer from_bob(*bob, "mallory");
     bob->send_line("meet at noon");
     auto genuine = from_bob.next_chat(5s);
@@ -123,9 +127,7 @@ TEST_CASE("a genuine message altered in flight is refused, and does not keep the
 
 TEST_CASE("a replayed message is delivered once, and replaying it is not held against anyone",
           "[integration][signature]") {
-    peer_options o;
-    o.nick = "alice";
-    auto alice = start_peer(o);
+    auto alice = start_named("alice");
     fake_peer mallory(*alice);
     fake_peer other(*alice, "other");
 
@@ -147,9 +149,7 @@ TEST_CASE("a replayed message is delivered once, and replaying it is not held ag
 
 TEST_CASE("a message dated more than 10 minutes ahead is dropped; its sender stays",
           "[integration][signature]") {
-    peer_options o;
-    o.nick = "alice";
-    auto alice = start_peer(o);
+    auto alice = start_named("alice");
     fake_peer mallory(*alice);
 
     auto future = mallory.envelope("from the future");
@@ -170,9 +170,7 @@ TEST_CASE("a message dated more than 10 minutes ahead is dropped; its sender sta
 
 TEST_CASE("two messages an author signed with the same seq are both delivered, with a warning",
           "[integration][signature]") {
-    peer_options o;
-    o.nick = "alice";
-    auto alice = start_peer(o);
+    auto alice = start_named("alice");
     fake_peer mallory(*alice);
 
     auto first = mallory.envelope("version one");

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,14 +91,17 @@ struct raw_neighbour {
     asio::ip::tcp::socket socket;
     std::uint64_t seq = 0;
 
+    // Returns once the target counts it as a neighbour.
     raw_neighbour(asio::io_context& io, const test_node& target) : socket(io) {
         const auto addr = target.address();
+        const auto neighbours_before = target.events.up.size();
         socket.connect({asio::ip::make_address(addr.host), addr.port});
         protocol::hello h;
         h.peer_id = key.peer_id();
         h.nick = "mallory";
         h.rooms = {"lobby"};
         send(h);
+        REQUIRE(run_until(io, [&] { return target.events.up.size() > neighbours_before; }));
     }
     void send(const protocol::message& m) {
         asio::write(socket, asio::buffer(protocol::encode_frame(protocol::serialize(m))));
@@ -114,6 +118,18 @@ struct raw_neighbour {
     static std::int64_t now_ms() {
         using namespace std::chrono;
         return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    }
+};
+
+// alice, listening, with mallory (driven by hand) as her neighbour.
+struct alice_and_mallory {
+    asio::io_context io{1};
+    test_node alice{io, "alice"};
+    std::optional<raw_neighbour> mallory;
+
+    alice_and_mallory() {
+        alice.node->start();
+        mallory.emplace(io, alice);
     }
 };
 
@@ -300,82 +316,66 @@ TEST_CASE("a node restarted on the same data dir finds its mesh again without be
 
 TEST_CASE("a node drops a forged message, counts it by reason and closes the link it came from",
           "[node][signature]") {
-    asio::io_context io{1};
-    test_node a(io, "alice");
-    a.node->start();
-    raw_neighbour mallory(io, a);
-    REQUIRE(run_until(io, [&] { return a.events.up.size() == 1; }));
-
+    alice_and_mallory t;
+    auto& a = t.alice;
     // Signed by mallory, in the name of someone else.
-    auto forged = mallory.envelope("not mine");
+    auto forged = t.mallory->envelope("not mine");
     forged["author"] = core::identity::generate().peer_id();
-    core::sign_envelope(mallory.key, forged);
-    mallory.send_chat(forged);
-    REQUIRE(run_until(io, [&] { return a.events.down.size() == 1; }));
+    core::sign_envelope(t.mallory->key, forged);
+    t.mallory->send_chat(forged);
+    REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
     CHECK(a.events.messages.empty());
     CHECK(a.node->rejected_envelopes() ==
           std::map<std::string, std::uint64_t>{{"signature does not match the author's key", 1}});
-    finish(io, {&a});
+    finish(t.io, {&a});
 }
 
 TEST_CASE("a node does not let a forged copy keep the genuine message out", "[node][signature]") {
-    asio::io_context io{1};
-    test_node a(io, "alice");
-    a.node->start();
-    raw_neighbour mallory(io, a);
-    REQUIRE(run_until(io, [&] { return a.events.up.size() == 1; }));
-
-    auto genuine = mallory.envelope("the real thing");
+    alice_and_mallory t;
+    auto& a = t.alice;
+    auto genuine = t.mallory->envelope("the real thing");
     auto copy = genuine;
     copy["sig"] = std::string(128, '0');  // same content, so the same message id
-    mallory.send_chat(copy);
-    REQUIRE(run_until(io, [&] { return a.events.down.size() == 1; }));
+    t.mallory->send_chat(copy);
+    REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
 
-    raw_neighbour relay(io, a);
-    REQUIRE(run_until(io, [&] { return a.events.up.size() == 2; }));
+    raw_neighbour relay(t.io, a);
     relay.send_chat(genuine);
-    REQUIRE(run_until(io, [&] { return !a.events.messages.empty(); }));
+    REQUIRE(run_until(t.io, [&] { return !a.events.messages.empty(); }));
     CHECK(a.events.messages[0].text == "the real thing");
     CHECK(a.node->rejected_envelopes().size() == 1);
-    finish(io, {&a});
+    finish(t.io, {&a});
 }
 
 TEST_CASE("a node drops a message dated more than 10 minutes ahead and keeps the neighbour",
           "[node][signature]") {
-    asio::io_context io{1};
-    test_node a(io, "alice");
-    a.node->start();
-    raw_neighbour mallory(io, a);
-    REQUIRE(run_until(io, [&] { return a.events.up.size() == 1; }));
-
-    mallory.send_chat(mallory.envelope("too early", raw_neighbour::now_ms() + 11 * 60 * 1000));
-    mallory.send_chat(mallory.envelope("on time"));
-    REQUIRE(run_until(io, [&] { return !a.events.messages.empty(); }));
+    alice_and_mallory t;
+    auto& a = t.alice;
+    t.mallory->send_chat(
+        t.mallory->envelope("too early", raw_neighbour::now_ms() + 11 * 60 * 1000));
+    t.mallory->send_chat(t.mallory->envelope("on time"));
+    REQUIRE(run_until(t.io, [&] { return !a.events.messages.empty(); }));
     CHECK(a.events.messages.size() == 1);
     CHECK(a.events.messages[0].text == "on time");
     CHECK(a.node->rejected_envelopes() ==
           std::map<std::string, std::uint64_t>{{"dated more than 10 minutes in the future", 1}});
     CHECK(a.events.down.empty());
-    finish(io, {&a});
+    finish(t.io, {&a});
 }
 
 TEST_CASE("a node delivers two messages signed with one seq and counts the equivocation",
           "[node][signature]") {
-    asio::io_context io{1};
-    test_node a(io, "alice");
-    a.node->start();
-    raw_neighbour mallory(io, a);
-    REQUIRE(run_until(io, [&] { return a.events.up.size() == 1; }));
-
-    auto first = mallory.envelope("one");
-    --mallory.seq;
-    auto second = mallory.envelope("two");
+    alice_and_mallory t;
+    auto& a = t.alice;
+    auto first = t.mallory->envelope("one");
+    --t.mallory->seq;
+    auto second = t.mallory->envelope("two");
     REQUIRE(first["seq"] == second["seq"]);
-    mallory.send_chat(first);
-    mallory.send_chat(first);  // a copy is not equivocation
-    mallory.send_chat(second);
-    REQUIRE(run_until(io, [&] { return a.events.messages.size() == 2; }));
+    t.mallory->send_chat(first);
+    t.mallory->send_chat(first);  // a copy is not equivocation
+    t.mallory->send_chat(second);
+    REQUIRE(run_until(t.io, [&] { return a.events.messages.size() == 2; }));
     CHECK(a.node->equivocations() == 1);
     CHECK(a.node->rejected_envelopes().empty());
-    finish(io, {&a});
+    finish(t.io, {&a});
 }

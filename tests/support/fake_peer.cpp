@@ -51,21 +51,25 @@ raw_connection::~raw_connection() {
     ::close(fd_);
 }
 
-bool raw_connection::send(const std::string& bytes, test_clock::duration timeout) {
+bool send_all(int fd, const std::string& bytes, test_clock::duration timeout) {
     auto deadline = test_clock::now() + timeout;
     std::size_t done = 0;
     while (done < bytes.size()) {
-        ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+        ssize_t n = ::send(fd, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
         if (n > 0) {
             done += static_cast<std::size_t>(n);
             continue;
         }
         if (n < 0 && errno != EAGAIN && errno != EINTR) return false;
         if (test_clock::now() >= deadline) return false;
-        pollfd p{fd_, POLLOUT, 0};
+        pollfd p{fd, POLLOUT, 0};
         ::poll(&p, 1, 50);
     }
     return true;
+}
+
+bool raw_connection::send(const std::string& bytes, test_clock::duration timeout) {
+    return send_all(fd_, bytes, timeout);
 }
 
 bool raw_connection::read_some(test_clock::time_point deadline) {

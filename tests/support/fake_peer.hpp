@@ -18,6 +18,10 @@
 
 namespace confab::test {
 
+// Writes all of `bytes` to a non-blocking socket within the timeout; false when the peer
+// closed or the time ran out.
+bool send_all(int fd, const std::string& bytes, test_clock::duration timeout);
+
 // One connection to a peer's listening port on loopback.
 class raw_connection {
 public:
