@@ -564,15 +564,15 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
     }
     seen_.insert(id);
     frames_seen_.insert(digest);
-    if (auto first = seq_ledger_.record(chat.env.author, chat.env.seq, id)) {
+    if (seq_ledger_.record(chat.env.author, chat.env.seq, id)) {
         // Both are delivered: both are genuinely the author's, and which one reaches a peer
         // first depends on the path, so keeping only the first would show different peers
         // different messages. Ids, not seq, deduplicate, so nothing else breaks; the warning
         // is what makes the author's misbehaviour visible.
         ++equivocations_;
         core::log(core::log_level::warn, component, "peer ", chat.env.author,
-                  " is equivocating: two messages with seq ", chat.env.seq, " (", *first, " and ",
-                  id, ")");
+                  " is equivocating: two messages with seq ", chat.env.seq, " (the second is ", id,
+                  ")");
     }
     // Forward the frame as received: the id stays the same for every peer.
     broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
