@@ -24,17 +24,6 @@ const EVP_MD* sha256_md() {
     return md;
 }
 
-std::string to_hex(const unsigned char* digest, unsigned int length) {
-    constexpr std::string_view hex = "0123456789abcdef";
-    std::string out;
-    out.reserve(length * 2);
-    for (unsigned int i = 0; i < length; ++i) {
-        out.push_back(hex[digest[i] >> 4]);
-        out.push_back(hex[digest[i] & 0x0f]);
-    }
-    return out;
-}
-
 // Closes on every exit path.
 class file_descriptor {
 public:
@@ -78,6 +67,17 @@ void sha256_hasher::update(std::string_view bytes) {
     update(std::as_bytes(std::span(bytes)));
 }
 
+std::string to_hex(std::span<const std::uint8_t> bytes) {
+    constexpr std::string_view hex = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (std::uint8_t b : bytes) {
+        out.push_back(hex[b >> 4]);
+        out.push_back(hex[b & 0x0f]);
+    }
+    return out;
+}
+
 std::string sha256_hasher::hex_digest() {
     require_active();
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -87,7 +87,7 @@ std::string sha256_hasher::hex_digest() {
     // logic_error instead of an OpenSSL failure.
     ctx_.reset();
     if (rc != 1) throw std::runtime_error("SHA-256 failed in OpenSSL");
-    return to_hex(digest.data(), length);
+    return to_hex({digest.data(), length});
 }
 
 std::string sha256_hex(std::string_view bytes) {
@@ -97,7 +97,7 @@ std::string sha256_hex(std::string_view bytes) {
         1) {
         throw std::runtime_error("SHA-256 failed in OpenSSL");
     }
-    return to_hex(digest.data(), length);
+    return to_hex({digest.data(), length});
 }
 
 std::optional<std::string> sha256_file(const std::filesystem::path& path,

@@ -46,6 +46,9 @@ private:
     std::uint64_t size_ = 0;
 };
 
+// Lowercase hex of bytes (digests, signatures): two characters a byte.
+std::string to_hex(std::span<const std::uint8_t> bytes);
+
 // Lowercase hex SHA-256 of bytes in memory (message ids, frame digests): one call, no hasher.
 std::string sha256_hex(std::string_view bytes);
 

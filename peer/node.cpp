@@ -11,6 +11,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "core/atomic_file.hpp"
+#include "core/envelope_signature.hpp"
 #include "core/log.hpp"
 #include "core/message_id.hpp"
 #include "core/overloaded.hpp"
@@ -30,6 +31,11 @@ constexpr const char* component = "peer";
 constexpr std::uint64_t seq_block = 1000;
 // Messages written while no neighbour is connected wait for one, up to this many.
 constexpr std::size_t max_outbox = 1000;
+// A message dated further than this ahead of our clock is dropped: it would be shown as
+// written at a time that has not come, and an author could date messages so that they stay
+// "newest" for as long as it likes. Honest clocks kept by NTP agree within seconds; ten
+// minutes also forgives a machine whose clock nobody set carefully.
+constexpr std::int64_t max_future_ms = 10 * 60 * 1000;
 
 // Completion handler for top-level coroutines: an escaped exception is a bug; say so.
 auto log_exceptions(std::string what) {
@@ -535,7 +541,7 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
 void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                            const std::string& payload) {
     std::visit(core::overloaded{
-                   [&](protocol::chat& chat) { on_chat(l, chat, payload); },
+                   [&](protocol::chat& chat) { on_chat(l, peer_id, chat, payload); },
                    [&](protocol::peers& peers) { learn(peers.list); },
                    [&](protocol::nick& renamed) {
                        auto it = neighbours_.find(peer_id);
@@ -572,12 +578,53 @@ void node::await_replacement(const std::string& id) {
     });
 }
 
-void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& payload) {
+void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
+                   const std::string& payload) {
     // Only frames that parsed as chat are remembered as bytes: another frame that happens
     // to repeat (a peers list, say) must still be handled.
-    frames_seen_.insert(core::sha256_hex(payload));
+    auto digest = core::sha256_hex(payload);
     auto id = core::message_id(chat.raw);
-    if (!seen_.insert(id)) return;
+    if (seen_.contains(id)) {
+        // Delivered before: a copy through another neighbour, or a replay. The id leaves the
+        // signature out, so a copy of the same content under another signature (even a broken
+        // one) tells us nothing new either, and costs no signature check.
+        frames_seen_.insert(digest);
+        return;
+    }
+    // Checked before the id is remembered, so that a forged copy arriving first cannot make
+    // us drop the genuine message behind it.
+    if (auto problem = core::verify_envelope(chat.raw); !problem.empty()) {
+        reject_envelope(from_id, id, chat.env, problem);
+        // Every honest peer checks before it forwards, so a bad signature comes only from a
+        // forger or a broken peer: nothing more it sends is worth reading.
+        from.send(make_frame(protocol::error{"refused chat message " + id + ": " + problem}));
+        from.close("sent a chat message with an invalid signature (" + problem + ")",
+                   "invalid signature");
+        return;
+    }
+    if (chat.env.ts > now_ms() + max_future_ms) {
+        // Every peer checks this before it forwards, so the neighbour either wrote it or
+        // relayed it unchecked; either way it goes. (An honest relay whose clock is more than
+        // ten minutes behind ours would go too: clocks that far apart are broken.)
+        const std::string problem =
+            "dated more than " + std::to_string(max_future_ms / 60000) + " minutes in the future";
+        reject_envelope(from_id, id, chat.env, problem);
+        from.send(make_frame(protocol::error{"refused chat message " + id + ": " + problem}));
+        from.close("sent a chat message " + problem, "invalid message");
+        return;
+    }
+    seen_.insert(id);
+    frames_seen_.insert(digest);
+    if (seq_ledger_.record(chat.env.author, chat.env.seq, id)) {
+        // Both are delivered: both are genuinely the author's, and which one reaches a peer
+        // first depends on the path, so keeping only the first would show different peers
+        // different messages. Ids, not seq, deduplicate, so nothing else breaks; the warning
+        // is what makes the author's misbehaviour visible.
+        ++equivocations_;
+        core::log(core::log_level::warn, component, "peer ", chat.env.author,
+                  " is equivocating: two messages with seq ", chat.env.seq, " (the second is ", id,
+                  ")");
+    }
     // Forward the frame as received: the id stays the same for every peer.
     broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
     if (chat.env.room != config_.room) return;
@@ -592,6 +639,16 @@ void node::on_chat(peer_link& from, protocol::chat& chat, const std::string& pay
     }
     sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author, chat.env.body,
                       chat.env.ts, false, chat.env.kind == "action"});
+}
+
+void node::reject_envelope(const std::string& from_id, const std::string& id,
+                           const protocol::envelope& env, const std::string& reason) {
+    ++rejected_[reason];
+    auto it = neighbours_.find(from_id);
+    const std::string& from_nick = it == neighbours_.end() ? from_id : it->second.info.nick;
+    core::log(core::log_level::warn, component, "dropped chat message ", id, " (author ",
+              env.author, ", seq ", env.seq, ") from neighbour ", from_nick, " (", from_id,
+              "): ", reason);
 }
 
 void node::broadcast(const frame_ptr& frame, const peer_link* except) {
@@ -646,6 +703,7 @@ bool node::publish(protocol::envelope& env, const nlohmann::json& file, std::str
     env.ts = now_ms();
     protocol::chat chat{env, protocol::envelope_to_json(env)};
     if (!file.is_null()) chat.raw["file"] = file;
+    core::sign_envelope(identity_, chat.raw);
     *id = core::message_id(chat.raw);
     seen_.insert(*id);
     auto frame = make_frame(chat);

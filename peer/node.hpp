@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -20,6 +21,7 @@
 #include "core/address_book.hpp"
 #include "core/identity.hpp"
 #include "core/seen_cache.hpp"
+#include "core/seq_ledger.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
 #include "peer/tls.hpp"
@@ -95,6 +97,12 @@ public:
     const std::string& peer_id() const { return identity_.peer_id(); }
     const std::string& nick() const { return nick_; }
 
+    // Chat messages dropped since start, by reason (a bad signature, a date in the future);
+    // each is also logged as a warning.
+    const std::map<std::string, std::uint64_t>& rejected_envelopes() const { return rejected_; }
+    // Pairs of valid messages seen from one author with the same seq (each logged).
+    std::uint64_t equivocations() const { return equivocations_; }
+
 private:
     struct neighbour {
         peer_link* link;  // null while waiting for the replacement of a duplicate link
@@ -125,9 +133,14 @@ private:
     bool make_room_for(const protocol::hello& newcomer);
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                          const std::string& payload);
-    void on_chat(peer_link& from, protocol::chat& chat, const std::string& payload);
-    // Writes an envelope of ours to the room (a message, or a file offer with `file`), or
-    // keeps it for the first neighbour when there is none. False when it could not.
+    // Drops copies, checks the signature and the date, then forwards and delivers.
+    void on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
+                 const std::string& payload);
+    // Logs and counts a chat message that is dropped for `reason`.
+    void reject_envelope(const std::string& from_id, const std::string& id,
+                         const protocol::envelope& env, const std::string& reason);
+    // Signs an envelope of ours and writes it to the room (a message, or a file offer with
+    // `file`), or keeps it for the first neighbour when there is none. False when it could not.
     bool publish(protocol::envelope& env, const nlohmann::json& file, std::string* id);
     transfers::hooks transfer_hooks();
     void tell_if_waiting();
@@ -162,6 +175,11 @@ private:
     // Digests of recent chat frames as received: copies from other neighbours are dropped
     // before parsing. Copies arrive within milliseconds, so a short memory is enough.
     core::seen_cache frames_seen_{1024};
+    core::seq_ledger seq_ledger_;  // (author, seq) -> id, to notice equivocation
+    // By reason. Bounded in practice: from the wire only a few fixed sentences get here, since
+    // parse_message refuses envelopes whose fault would be worded with their content.
+    std::map<std::string, std::uint64_t> rejected_;
+    std::uint64_t equivocations_ = 0;
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 

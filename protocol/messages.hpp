@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "protocol/canonical.hpp"  // canonical_bytes
+
 namespace confab::protocol {
 
 inline constexpr int protocol_version = 1;
@@ -40,8 +42,9 @@ struct peers {
     friend bool operator==(const peers&, const peers&) = default;
 };
 
-// The author-written part of a chat message. Its canonical bytes (sorted keys, no
-// whitespace) are what the message id is the SHA-256 of.
+// The author-written part of a chat message. Its canonical bytes without "sig" are what the
+// message id is the SHA-256 of and what the author signs. The signature itself is kept only in
+// chat::raw: it belongs to those bytes, not to this view of them (core/envelope_signature.hpp).
 struct envelope {
     std::string room;
     std::string author;     // peer id of the author
@@ -105,13 +108,10 @@ struct parse_result {
 parse_result parse_message(std::string_view json_text);
 
 // JSON text of a message (for chat, the raw envelope is written as is when it is an
-// object, otherwise it is built from env).
+// object, otherwise it is built from env: unsigned, so no peer would accept it).
 std::string serialize(const message& m);
 
-// The envelope as JSON, for an author writing a new message.
+// The envelope as JSON, for an author writing a new message (to be signed before it is sent).
 nlohmann::json envelope_to_json(const envelope& e);
-
-// Canonical bytes of an envelope: sorted keys, no whitespace, UTF-8 unescaped.
-std::string canonical_bytes(const nlohmann::json& envelope);
 
 }  // namespace confab::protocol

@@ -120,4 +120,17 @@ std::string check_peer_id(std::string_view id) {
     return {};
 }
 
+std::string check_signature(std::string_view sig) {
+    if (sig.size() != signature_hex_length) {
+        return "signature must be " + std::to_string(signature_hex_length) + " hex digits (got " +
+               std::to_string(sig.size()) + ")";
+    }
+    // Lowercase only, so that each signature has one spelling.
+    const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
+    if (!std::all_of(sig.begin(), sig.end(), is_hex)) {
+        return "signature must contain only the characters 0-9 and a-f";
+    }
+    return {};
+}
+
 }  // namespace confab::protocol

@@ -13,6 +13,7 @@ inline constexpr std::size_t max_nick_bytes = 32;
 inline constexpr std::size_t max_room_bytes = 64;
 inline constexpr std::size_t max_body_bytes = 16 * 1024;
 inline constexpr std::size_t peer_id_length = 52;  // base32 of a 32-byte Ed25519 key
+inline constexpr std::size_t signature_hex_length = 128;  // hex of a 64-byte Ed25519 signature
 inline constexpr std::size_t max_peers_per_list = 64;
 inline constexpr std::size_t max_hello_rooms = 16;
 inline constexpr std::size_t max_hello_features = 32;
@@ -27,5 +28,7 @@ std::string check_room(std::string_view room);
 std::string check_body(std::string_view body);
 // 52 characters of lowercase base32 (a-z, 2-7).
 std::string check_peer_id(std::string_view id);
+// 128 lowercase hex digits: the form of an envelope's "sig", not whether it is genuine.
+std::string check_signature(std::string_view sig);
 
 }  // namespace confab::protocol

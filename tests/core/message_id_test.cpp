@@ -18,3 +18,18 @@ TEST_CASE("message_id hashes the envelope's compact form with sorted keys") {
     b["seq"] = 2;
     CHECK(message_id(a) != message_id(b));
 }
+
+TEST_CASE("message_id leaves the signature out: the same content is the same message") {
+    nlohmann::json env = {{"room", "lobby"}, {"body", "hi"}, {"seq", 1}};
+    nlohmann::json signed_env = env;
+    signed_env["sig"] = std::string(128, 'a');
+    nlohmann::json resigned = env;
+    resigned["sig"] = std::string(128, 'b');
+    CHECK(message_id(signed_env) == sha256_hex(R"({"body":"hi","room":"lobby","seq":1})"));
+    CHECK(message_id(signed_env) == message_id(env));
+    CHECK(message_id(signed_env) == message_id(resigned));
+    // Only the top-level "sig": anything nested is content.
+    nlohmann::json nested = env;
+    nested["x"] = {{"sig", 1}};
+    CHECK(message_id(nested) != message_id(env));
+}

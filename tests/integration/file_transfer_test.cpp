@@ -22,11 +22,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "core/identity.hpp"
+#include "tests/support/fake_peer.hpp"
 #include "tests/support/peer_process.hpp"
 #include "tests/support/tls_connection.hpp"
-#include "tests/support/wire.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/wire.hpp"
 
 using namespace confab::test;
 namespace fs = std::filesystem;
@@ -214,7 +214,7 @@ private:
         if (fd < 0) return;
         auto c = tls_connection::accept(fd, key_);
         if (!c.ok()) return;
-        request_ = c.read_frame(10s).value_or("");
+        request_ = c.next_frame(10s).value_or("");
         auto req = nlohmann::json::parse(request_, nullptr, false);
         std::uint64_t offset = req.is_object() ? req.value("offset", std::uint64_t{0}) : 0;
         offset = std::min<std::uint64_t>(offset, content_.size());
@@ -236,53 +236,16 @@ private:
     std::thread thread_;
 };
 
-// Connects to `target` as a peer of its own (hello, then waits for target's peer_up), and
-// floods one file_offer envelope naming `name`, served by `service_port`.
-class fake_peer {
-public:
-    explicit fake_peer(peer_process& target)
-        : key_(confab::core::identity::generate()),
-          id_(key_.peer_id()),
-          link_(tls_connection::dial(port_of(target.listen()), key_)) {
-        REQUIRE(link_.ok());
-        nlohmann::json hello = {{"type", "hello"},
-                                {"version", 1},
-                                {"peer_id", id_},
-                                {"nick", "mallory"},
-                                {"listen_port", 0},
-                                {"rooms", {"lobby"}},
-                                {"features", nlohmann::json::array()}};
-        REQUIRE(link_.send(frame(hello.dump())));
-        target.wait_for(is_peer_up(id_), 5s, "peer_up for the fake peer");
-    }
-    const std::string& id() const { return id_; }
-    const confab::core::identity& key() const { return key_; }
-
-    void offer(const std::string& transfer, const std::string& name, const std::string& content,
-               const std::string& sha256, std::uint16_t service_port) {
-        nlohmann::json file = {{"id", transfer},
-                               {"name", name},
-                               {"size", content.size()},
-                               {"sha256", sha256},
-                               {"port", service_port},
-                               {"hosts", {"127.0.0.1"}}};
-        nlohmann::json env = {{"room", "lobby"},
-                              {"author", id_},
-                              {"nick", "mallory"},
-                              {"seq", ++seq_},
-                              {"ts", 1700000000000 + seq_},
-                              {"kind", "file_offer"},
-                              {"body", "offers a file: " + name},
-                              {"file", file}};
-        REQUIRE(link_.send(frame(nlohmann::json{{"type", "chat"}, {"envelope", env}}.dump())));
-    }
-
-private:
-    confab::core::identity key_;
-    std::string id_;
-    tls_connection link_;
-    int seq_ = 0;
-};
+// Floods, as `mallory`, one signed file_offer envelope naming `name`, served by
+// `service_port`: an offer no honest sender would make.
+void send_offer(fake_peer& mallory, const std::string& transfer, const std::string& name,
+                const std::string& content, const std::string& sha256, std::uint16_t service_port) {
+    nlohmann::json env = mallory.envelope("offers a file: " + name);
+    env["kind"] = "file_offer";
+    env["file"] = {{"id", transfer},   {"name", name},         {"size", content.size()},
+                   {"sha256", sha256}, {"port", service_port}, {"hosts", {"127.0.0.1"}}};
+    REQUIRE(mallory.send_chat(mallory.sign(env)));
+}
 
 std::string sha256_of_string(const std::string& s, const fs::path& scratch) {
     std::ofstream(scratch, std::ios::binary) << s;
@@ -534,9 +497,9 @@ TEST_CASE("a file whose bytes do not match the offered SHA-256 is deleted, never
     const std::string offered(100000, 'a');
     const std::string served(100000, 'b');
     const std::string transfer = random_hex(32);
-    fake_file_service service(mallory.key(), transfer, served);
-    mallory.offer(transfer, "lies.txt", offered, sha256_of_string(offered, scratch.path() / "x"),
-                  service.port());
+    fake_file_service service(mallory.identity(), transfer, served);
+    send_offer(mallory, transfer, "lies.txt", offered,
+               sha256_of_string(offered, scratch.path() / "x"), service.port());
     auto failed = bob->wait_for(is_file_event("file_failed", transfer), 15s, "file_failed");
     INFO(failed.json.dump());
     CHECK_FALSE(failed.json.value("resumable", true));
@@ -580,9 +543,9 @@ TEST_CASE("a hostile file name from the wire lands inside the downloads folder",
 
     const std::string content = "payload " + tag + "\n";
     const std::string transfer = random_hex(32);
-    fake_file_service service(mallory.key(), transfer, content);
-    mallory.offer(transfer, name, content, sha256_of_string(content, scratch.path() / "x"),
-                  service.port());
+    fake_file_service service(mallory.identity(), transfer, content);
+    send_offer(mallory, transfer, name, content, sha256_of_string(content, scratch.path() / "x"),
+               service.port());
     auto end = bob->wait_for(
         [&](const event& e) {
             return (e.name() == "file_received" || e.name() == "file_failed") &&

@@ -1,20 +1,12 @@
 // A client misbehaves on a peer's port, in plain TCP or inside TLS: the peer closes that one
 // connection and keeps serving the honest peers that joined through it.
 
-#include <cerrno>
-#include <random>
 #include <string>
-
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include "core/identity.hpp"
+#include "tests/support/fake_peer.hpp"
 #include "tests/support/peer_process.hpp"
 #include "tests/support/tls_connection.hpp"
 #include "tests/support/wire.hpp"
@@ -22,86 +14,6 @@
 using namespace confab::test;
 
 namespace {
-
-// A blocking-free TCP client on loopback; every operation is bounded by a deadline.
-class raw_client {
-public:
-    explicit raw_client(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        REQUIRE(fd_ >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(port);
-        int rc = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-        REQUIRE((rc == 0 || errno == EINPROGRESS));
-        pollfd p{fd_, POLLOUT, 0};
-        REQUIRE(::poll(&p, 1, 5000) == 1);
-        int err = 0;
-        socklen_t len = sizeof err;
-        ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-        REQUIRE(err == 0);
-    }
-    ~raw_client() { ::close(fd_); }
-
-    // Writes what the socket takes; errors are ignored because the peer may already have
-    // closed (that is what the tests want to see, and they see it by reading).
-    void send(const std::string& bytes) {
-        std::size_t done = 0;
-        auto deadline = test_clock::now() + 2s;
-        while (done < bytes.size() && test_clock::now() < deadline) {
-            ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-            if (n > 0) {
-                done += static_cast<std::size_t>(n);
-                continue;
-            }
-            if (n < 0 && errno != EAGAIN) return;
-            pollfd p{fd_, POLLOUT, 0};
-            ::poll(&p, 1, 100);
-        }
-    }
-
-    // Reads until the peer closes (EOF or reset): true if that happens within the timeout.
-    // Everything read is kept in received().
-    bool wait_closed(test_clock::duration timeout) {
-        auto deadline = test_clock::now() + timeout;
-        for (;;) {
-            char buf[4096];
-            ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-            if (n > 0) {
-                received_.append(buf, static_cast<std::size_t>(n));
-                continue;
-            }
-            if (n == 0) return true;
-            if (errno == ECONNRESET || errno == EPIPE) return true;
-            if (errno != EAGAIN && errno != EINTR) return true;
-            auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - test_clock::now());
-            if (left.count() <= 0) return false;
-            pollfd p{fd_, POLLIN, 0};
-            ::poll(&p, 1, static_cast<int>(left.count()));
-        }
-    }
-
-    const std::string& received() const { return received_; }
-
-    // The frames received so far, decoded as far as they are complete.
-    std::vector<std::string> frames() const {
-        std::vector<std::string> out;
-        std::size_t pos = 0;
-        while (received_.size() - pos >= 4) {
-            auto b = [&](std::size_t i) { return static_cast<unsigned char>(received_[pos + i]); };
-            std::size_t n = (std::size_t{b(0)} << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
-            if (received_.size() - pos - 4 < n) break;
-            out.push_back(received_.substr(pos + 4, n));
-            pos += 4 + n;
-        }
-        return out;
-    }
-
-private:
-    int fd_ = -1;
-    std::string received_;
-};
 
 struct target_with_two_peers {
     std::unique_ptr<peer_process> target;
@@ -146,7 +58,7 @@ TEST_CASE(
     "nothing of the chat and is dropped, while honest peers keep chatting",
     "[integration][hostile]") {
     target_with_two_peers mesh;
-    raw_client attacker(port_of(mesh.target->listen()));
+    raw_connection attacker(port_of(mesh.target->listen()));
 
     SECTION("garbage") {
         attacker.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -195,6 +107,13 @@ TEST_CASE(
         attacker.send(frame(hello_from(me.peer_id()).dump()));
         attacker.send(frame(R"({"type":"ping","nonce":1,"x":1e400})"));
     }
+    SECTION("a chat message without a signature, after a valid hello") {
+        nlohmann::json env = {{"room", "lobby"},     {"author", me.peer_id()},
+                              {"nick", "mallory"},   {"seq", 1},
+                              {"ts", 1700000000000}, {"body", "unsigned"}};
+        attacker.send(frame(hello_from(me.peer_id()).dump()));
+        attacker.send(frame(nlohmann::json{{"type", "chat"}, {"envelope", env}}.dump()));
+    }
     SECTION("peer lists before any hello (an acceptor hears nothing but hello first)") {
         nlohmann::json peers = {{"type", "peers"}, {"peers", nlohmann::json::array()}};
         for (int i = 0; i < 100; ++i) attacker.send(frame(peers.dump()));
@@ -224,7 +143,7 @@ TEST_CASE("a connection that says nothing is told nothing and closed after the h
           "[integration][hostile]") {
     target_with_two_peers mesh;
     SECTION("not even a TLS hello") {
-        raw_client silent(port_of(mesh.target->listen()));
+        raw_connection silent(port_of(mesh.target->listen()));
         // TLS within 5 s; 8 s leaves room for a loaded machine.
         bool closed = silent.wait_closed(8s);
         INFO(mesh.target->describe());
@@ -242,7 +161,7 @@ TEST_CASE("a connection that says nothing is told nothing and closed after the h
         CHECK(silent.received().empty());
     }
     SECTION("a client that dribbles one byte a second") {
-        raw_client slow(port_of(mesh.target->listen()));
+        raw_connection slow(port_of(mesh.target->listen()));
         const std::string client_hello_start = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
         const auto start = test_clock::now();
         bool closed = false;

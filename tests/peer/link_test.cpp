@@ -16,6 +16,8 @@
 #include <asio/use_future.hpp>
 #include <catch2/catch.hpp>
 
+#include "core/envelope_signature.hpp"
+#include "core/identity.hpp"
 #include "peer/detail/coro.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
@@ -62,9 +64,14 @@ std::string frame_of(const protocol::message& m) {
     return protocol::encode_frame(protocol::serialize(m));
 }
 
+// Signed by a key of its own, as the parser requires a signature (the link does not check
+// whose it is; the node does).
 protocol::message make_chat(std::uint64_t seq, std::string body) {
-    protocol::envelope env{"lobby", peer_id('b'), "bob", seq, 1'700'000'000'000, std::move(body)};
-    return protocol::chat{env, protocol::envelope_to_json(env)};
+    static const core::identity bob = core::identity::generate();
+    protocol::envelope env{"lobby", bob.peer_id(), "bob", seq, 1'700'000'000'000, std::move(body)};
+    protocol::chat chat{env, protocol::envelope_to_json(env)};
+    core::sign_envelope(bob, chat.raw);
+    return chat;
 }
 
 // ---- a connected pair of sockets -------------------------------------------------------

@@ -5,15 +5,19 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <asio/io_context.hpp>
+#include <asio/write.hpp>
 #include <catch2/catch.hpp>
 
+#include "core/envelope_signature.hpp"
 #include "core/identity.hpp"
+#include "protocol/frame.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace confab;
@@ -79,6 +83,63 @@ bool run_until(asio::io_context& io, const std::function<bool()>& done,
     }
     return true;
 }
+
+// A neighbour driven by hand: it connects, says hello and writes frames synchronously (a few
+// small frames fit the socket buffer, so the loop need not run meanwhile).
+struct raw_neighbour {
+    core::identity key = core::identity::generate();
+    peer::tls_credentials credentials{key};
+    asio::ssl::context tls = peer::make_tls_context(credentials);
+    peer::tls_stream socket;
+    std::uint64_t seq = 0;
+
+    // Returns once the target counts it as a neighbour.
+    raw_neighbour(asio::io_context& io, const test_node& target) : socket(io, tls) {
+        const auto addr = target.address();
+        const auto neighbours_before = target.events.up.size();
+        socket.lowest_layer().connect({asio::ip::make_address(addr.host), addr.port});
+        // The target answers on this same loop: the handshake must not block it.
+        std::optional<std::error_code> shook;
+        socket.async_handshake(asio::ssl::stream_base::client,
+                               [&](std::error_code ec) { shook = ec; });
+        REQUIRE(run_until(io, [&] { return shook.has_value(); }));
+        REQUIRE_FALSE(*shook);
+        protocol::hello h;
+        h.peer_id = key.peer_id();
+        h.nick = "mallory";
+        h.rooms = {"lobby"};
+        send(h);
+        REQUIRE(run_until(io, [&] { return target.events.up.size() > neighbours_before; }));
+    }
+    void send(const protocol::message& m) {
+        asio::write(socket, asio::buffer(protocol::encode_frame(protocol::serialize(m))));
+    }
+    // An envelope of this neighbour's, signed unless a test changes it afterwards.
+    nlohmann::json envelope(const std::string& body, std::int64_t ts = now_ms()) {
+        protocol::envelope e{"lobby", key.peer_id(), "mallory", ++seq, ts, body};
+        auto env = protocol::envelope_to_json(e);
+        core::sign_envelope(key, env);
+        return env;
+    }
+    void send_chat(const nlohmann::json& env) { send(protocol::chat{{}, env}); }
+
+    static std::int64_t now_ms() {
+        using namespace std::chrono;
+        return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    }
+};
+
+// alice, listening, with mallory (driven by hand) as her neighbour.
+struct alice_and_mallory {
+    asio::io_context io{1};
+    test_node alice{io, "alice"};
+    std::optional<raw_neighbour> mallory;
+
+    alice_and_mallory() {
+        alice.node->start();
+        mallory.emplace(io, alice);
+    }
+};
 
 // Shuts every node down and lets the loop run dry, as main does.
 void finish(asio::io_context& io, std::initializer_list<test_node*> nodes) {
@@ -259,4 +320,69 @@ TEST_CASE("a node restarted on the same data dir finds its mesh again without be
     REQUIRE(run_until(io, [&] { return again.events.up.size() == 1; }));
     CHECK(again.events.up[0].nick == "alice");
     finish(io, {&a, &again});
+}
+
+TEST_CASE("a node drops a forged message, counts it by reason and closes the link it came from",
+          "[node][signature]") {
+    alice_and_mallory t;
+    auto& a = t.alice;
+    // Signed by mallory, in the name of someone else.
+    auto forged = t.mallory->envelope("not mine");
+    forged["author"] = core::identity::generate().peer_id();
+    core::sign_envelope(t.mallory->key, forged);
+    t.mallory->send_chat(forged);
+    REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
+    CHECK(a.events.messages.empty());
+    CHECK(a.node->rejected_envelopes() ==
+          std::map<std::string, std::uint64_t>{{"signature does not match the author's key", 1}});
+    finish(t.io, {&a});
+}
+
+TEST_CASE("a node does not let a forged copy keep the genuine message out", "[node][signature]") {
+    alice_and_mallory t;
+    auto& a = t.alice;
+    auto genuine = t.mallory->envelope("the real thing");
+    auto copy = genuine;
+    copy["sig"] = std::string(128, '0');  // same content, so the same message id
+    t.mallory->send_chat(copy);
+    REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
+
+    raw_neighbour relay(t.io, a);
+    relay.send_chat(genuine);
+    REQUIRE(run_until(t.io, [&] { return !a.events.messages.empty(); }));
+    CHECK(a.events.messages[0].text == "the real thing");
+    CHECK(a.node->rejected_envelopes().size() == 1);
+    finish(t.io, {&a});
+}
+
+TEST_CASE("a node drops a message dated more than 10 minutes ahead and cuts the neighbour",
+          "[node][signature]") {
+    alice_and_mallory t;
+    auto& a = t.alice;
+    t.mallory->send_chat(t.mallory->envelope("on time"));
+    t.mallory->send_chat(
+        t.mallory->envelope("too early", raw_neighbour::now_ms() + 11 * 60 * 1000));
+    REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
+    REQUIRE(a.events.messages.size() == 1);
+    CHECK(a.events.messages[0].text == "on time");
+    CHECK(a.node->rejected_envelopes() ==
+          std::map<std::string, std::uint64_t>{{"dated more than 10 minutes in the future", 1}});
+    finish(t.io, {&a});
+}
+
+TEST_CASE("a node delivers two messages signed with one seq and counts the equivocation",
+          "[node][signature]") {
+    alice_and_mallory t;
+    auto& a = t.alice;
+    auto first = t.mallory->envelope("one");
+    --t.mallory->seq;
+    auto second = t.mallory->envelope("two");
+    REQUIRE(first["seq"] == second["seq"]);
+    t.mallory->send_chat(first);
+    t.mallory->send_chat(first);  // a copy is not equivocation
+    t.mallory->send_chat(second);
+    REQUIRE(run_until(t.io, [&] { return a.events.messages.size() == 2; }));
+    CHECK(a.node->equivocations() == 1);
+    CHECK(a.node->rejected_envelopes().empty());
+    finish(t.io, {&a});
 }

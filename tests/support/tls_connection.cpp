@@ -165,7 +165,22 @@ bool tls_connection::read_more(clock::time_point deadline) {
     }
 }
 
-std::optional<std::string> tls_connection::read_frame(clock::duration timeout) {
+std::vector<std::string> tls_connection::frames() const {
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (received_.size() - pos >= 4) {
+        auto b = [&](std::size_t i) {
+            return static_cast<std::size_t>(static_cast<unsigned char>(received_[pos + i]));
+        };
+        const std::size_t n = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
+        if (received_.size() - pos - 4 < n) break;
+        out.push_back(received_.substr(pos + 4, n));
+        pos += 4 + n;
+    }
+    return out;
+}
+
+std::optional<std::string> tls_connection::next_frame(clock::duration timeout) {
     const auto deadline = clock::now() + timeout;
     for (;;) {
         const std::size_t have = received_.size() - consumed_;

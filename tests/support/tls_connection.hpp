@@ -42,8 +42,11 @@ public:
 
     // Writes everything within the timeout; false if the connection failed first.
     bool send(const std::string& bytes, clock::duration timeout = std::chrono::seconds(5));
-    // One frame's payload, or nullopt on timeout or close.
-    std::optional<std::string> read_frame(clock::duration timeout);
+    // The next frame's payload not returned before, reading as needed; nullopt on timeout
+    // or close.
+    std::optional<std::string> next_frame(clock::duration timeout);
+    // Every complete frame received so far, returned by next_frame or not.
+    std::vector<std::string> frames() const;
     // Reads until the other side closes: true if that happens within the timeout. What was
     // read is kept in received().
     bool wait_closed(clock::duration timeout);
