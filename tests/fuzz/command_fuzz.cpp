@@ -1,11 +1,15 @@
 // Fuzzes client::parse_command with one input line. Whatever the line, the result is one of the
 // commands with the arguments its rules promise: a message that is the line itself (or the line
 // without the first '/' of "//"), a one-word nick or transfer id, an address that prints back to
-// itself, an error that tells the user something.
+// itself, an error that tells the user something. The command word is case-insensitive, and an
+// alias (/exit, /names, /who, /action) parses as the command it stands for.
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 
 #include "client/command.hpp"
@@ -31,6 +35,39 @@ void check_transfer_prefix(const std::string& id) {
     FUZZ_CHECK(is_trimmed(id) && !has_blank(id));
     FUZZ_CHECK(std::none_of(id.begin(), id.end(),
                             [](char c) { return std::isupper(static_cast<unsigned char>(c)); }));
+}
+
+// What a command carries, to compare two parses (error messages aside: they name what was typed).
+std::string payload(const command& c) {
+    return std::visit(confab::core::overloaded{
+                          [](const cmd_say& x) { return x.text; },
+                          [](const cmd_me& x) { return x.text; },
+                          [](const cmd_nick& x) { return x.nick; },
+                          [](const cmd_connect& x) { return x.address.to_string(); },
+                          [](const cmd_send& x) { return x.args; },
+                          [](const cmd_accept& x) { return x.id; },
+                          [](const cmd_reject& x) { return x.id; },
+                          [](const cmd_cancel& x) { return x.id; },
+                          [](const cmd_quit& x) { return x.message; },
+                          [](const auto&) { return std::string(); },
+                      },
+                      c);
+}
+
+// The line with its command word lowercased and an alias replaced by its command, as
+// client/command.cpp documents them; nullopt when the line is not a command.
+std::optional<std::string> canonical_command_line(std::string_view line) {
+    if (!line.starts_with("/") || line.starts_with("//")) return std::nullopt;
+    const auto rest = line.substr(1);
+    const auto end = std::min(rest.find_first_of(" \t"), rest.size());
+    std::string word(rest.substr(0, end));
+    for (auto& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static constexpr std::pair<std::string_view, std::string_view> aliases[] = {
+        {"exit", "quit"}, {"names", "peers"}, {"who", "peers"}, {"action", "me"}};
+    for (const auto& [alias, target] : aliases) {
+        if (word == alias) word = target;
+    }
+    return "/" + word + std::string(rest.substr(end));
 }
 
 }  // namespace
@@ -72,5 +109,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         command);
     // Pure: the same line gives the same command.
     FUZZ_CHECK(parse_command(raw).index() == command.index());
+
+    if (const auto canonical = canonical_command_line(line)) {
+        const auto expected = parse_command(*canonical);
+        FUZZ_CHECK(expected.index() == command.index());
+        FUZZ_CHECK(payload(expected) == payload(command));
+    }
     return 0;
 }
