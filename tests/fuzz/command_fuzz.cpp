@@ -67,7 +67,9 @@ std::optional<std::string> canonical_command_line(std::string_view line) {
     for (const auto& [alias, target] : aliases) {
         if (word == alias) word = target;
     }
-    return "/" + word + std::string(rest.substr(end));
+    // parse_command takes one '\r' off the end of what it is given: here, this one, so that it
+    // sees exactly the line above ("/peers\r" is not /peers).
+    return "/" + word + std::string(rest.substr(end)) + "\r";
 }
 
 }  // namespace
