@@ -100,6 +100,9 @@ command parse_command(std::string_view line) {
                          "; type /help for the list (start a message with // to send a "
                          "line that begins with /)"};
     }
+    // An alias stands for its command from here on: before the checks of /me and /nick, or
+    // "/action waves" would be judged as a command that takes no arguments.
+    name = spec->name;
     if (name == "me") {
         if (args.empty()) return usage_error(*spec);
         return cmd_me{std::string(args)};
@@ -111,7 +114,6 @@ command parse_command(std::string_view line) {
         }
         return cmd_nick{std::string(args)};
     }
-    name = spec->name;  // an alias stands for its command from here on
     if (name == "quit") return cmd_quit{std::string(args)};
     if (name == "send") {
         if (args.empty()) return usage_error(*spec);

@@ -1,7 +1,10 @@
 #include "protocol/strict_json.hpp"
 
 #include <set>
+#include <string_view>
 #include <vector>
+
+#include "protocol/validate.hpp"
 
 namespace confab::protocol {
 
@@ -9,17 +12,39 @@ namespace {
 
 using json = nlohmann::json;
 
+// What nlohmann's parse errors say was expected (lexer::token_type_name).
+constexpr std::string_view token_names[] = {"true literal",
+                                            "false literal",
+                                            "null literal",
+                                            "string literal",
+                                            "number literal",
+                                            "'['",
+                                            "'{'",
+                                            "']'",
+                                            "'}'",
+                                            "':'",
+                                            "','",
+                                            "end of input",
+                                            "'[', '{', or a literal"};
+
 // nlohmann's message without its "[json.exception.parse_error.101] " tag, and without the
 // "; last read: '...'" echo, which may end inside a multi-byte character and so would make
-// an error reply itself invalid UTF-8.
+// an error reply itself invalid UTF-8. The echo is input, so it may contain "'; expected "
+// itself: its end is not searched for. Everything from its start is dropped, and the
+// "; expected X" that follows it is put back only when X is one of nlohmann's token names.
 std::string describe(const json::parse_error& e) {
     std::string what = e.what();
     if (const auto tag_end = what.find("] "); tag_end != std::string::npos) {
         what.erase(0, tag_end + 2);
     }
     if (const auto echo = what.find("; last read: '"); echo != std::string::npos) {
-        const auto expected = what.find("'; expected ", echo);
-        what.erase(echo, expected == std::string::npos ? std::string::npos : expected + 1 - echo);
+        std::string expected;
+        for (const auto name : token_names) {
+            const std::string suffix = "'; expected " + std::string(name);
+            if (what.ends_with(suffix)) expected = suffix.substr(1);
+        }
+        what.erase(echo);
+        what += expected;
     }
     return "frame is not valid JSON: " + what;
 }
@@ -68,6 +93,9 @@ std::optional<json> parse_strict_json(std::string_view text, int max_depth, std:
         // nlohmann refuses is malformed input, never an exception that escapes.
         error = "frame is not valid JSON: " + std::string(e.what()).substr(0, 120);
     }
+    // The promise above holds whatever nlohmann's messages quote: an error is sent back in an
+    // error frame, and serialising invalid UTF-8 throws.
+    if (!is_valid_utf8(error)) error = "frame is not valid JSON";
     return std::nullopt;
 }
 

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs what confab needs to build and test on Debian 12, and nothing that is already there.
+# With --fuzz, also clang 14 and libFuzzer for scripts/fuzz.sh (the normal build and CI never
+# need clang).
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libasio-dev nlohmann-json3-dev libncurses-dev
           catch2 libssl-dev tmux netcat-openbsd)
 # tmux drives the terminal UI in tests; netcat-openbsd is the baseline file_bench compares with.
+if [ "${1:-}" = "--fuzz" ]; then
+    # -fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev, which clang-14 only
+    # recommends (and recommends are not installed below); libfuzzer-14-dev is the standalone
+    # libFuzzer.a, for linking a target by hand.
+    packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

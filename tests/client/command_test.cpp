@@ -129,6 +129,20 @@ TEST_CASE("irssi habits: commands in any case, /quit with a parting message", "[
     CHECK(std::holds_alternative<cmd_quit>(parse_command("/quit see you tomorrow")));
 }
 
+TEST_CASE("irssi and weechat aliases parse as the command they stand for", "[command]") {
+    auto action = parse_command("/action waves");
+    REQUIRE(std::holds_alternative<cmd_me>(action));
+    CHECK(std::get<cmd_me>(action).text == "waves");
+    auto bare_action = parse_command("/ACTION");
+    CHECK_THAT(error_of(bare_action), Contains("usage: /me ACTION"));
+    auto exit = parse_command("/exit gone for lunch");
+    REQUIRE(std::holds_alternative<cmd_quit>(exit));
+    CHECK(std::get<cmd_quit>(exit).message == "gone for lunch");
+    CHECK(std::holds_alternative<cmd_peers>(parse_command("/who")));
+    CHECK(std::holds_alternative<cmd_peers>(parse_command("/Names")));
+    CHECK_THAT(error_of(parse_command("/names all")), Contains("/peers takes no arguments"));
+}
+
 TEST_CASE("a nick with a space is refused with the reason", "[command]") {
     auto c = parse_command("/nick a b");
     REQUIRE(std::holds_alternative<cmd_error>(c));

@@ -112,6 +112,17 @@ TEST_CASE("a JSON error does not echo input that could end inside a character") 
     CHECK(is_valid_utf8(error));
 }
 
+TEST_CASE("a JSON error does not echo input that looks like the end of the echo") {
+    // Found by tests/fuzz: nlohmann quotes the token it stopped in, here `"'; expected "` and
+    // the first byte of a two-byte character; the echo was cut at the first "'; expected ".
+    const auto error = malformed_text_error("\"'; expected \"\xd7\x8e");
+    CHECK(is_valid_utf8(error));
+    CHECK(error.find("'; expected \"") == std::string::npos);
+    CHECK(error.ends_with("invalid literal; expected end of input"));
+    // It is sent back in an error frame, and serialising invalid UTF-8 throws.
+    CHECK_NOTHROW(serialize(confab::protocol::error{error}));
+}
+
 TEST_CASE("JSON that is not an object is malformed") {
     for (const auto* text : {"[]", "[{\"type\":\"ping\"}]", "\"ping\"", "42", "null", "true"}) {
         CHECK(malformed_text_error(std::string_view(text)) == "frame is not a JSON object");
