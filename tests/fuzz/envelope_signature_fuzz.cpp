@@ -2,9 +2,6 @@
 // Verifying never throws and gives the same answer twice; its refusal is a sentence safe to log
 // and send back (valid UTF-8); and an envelope it accepts is refused once its body changes (the
 // signature covers the body). Seeds with a valid signature are what reach the last check.
-//
-// PENDING: core/envelope_signature.hpp comes from another branch; this target is left out of
-// tests/fuzz/CMakeLists.txt until it is merged (see tests/fuzz/README.md).
 
 #include <string>
 
