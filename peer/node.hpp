@@ -19,6 +19,7 @@
 
 #include "core/address_book.hpp"
 #include "core/identity.hpp"
+#include "core/room_secret.hpp"
 #include "core/seen_cache.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
@@ -34,6 +35,10 @@ using peer_link = link<peer_stream>;
 struct node_config {
     std::string nick;
     std::string room = "lobby";
+    // The room's id and key (or open_room_keys(room)), settled by main from --open, --invite,
+    // --secret-file or DATA/secrets.json; room_keys.room == room. For the handshake to prove
+    // (the TLS work wires it in); left default (empty room_id) by tests that build a config.
+    core::room_keys room_keys;
     protocol::host_port listen{"0.0.0.0", 7447};
     // The user named the address: fail if it is taken instead of picking another port.
     bool listen_explicit = false;
