@@ -21,4 +21,9 @@ bool run_on_node(peer::node& node, const command& c) {
                       c);
 }
 
+const std::string& front::make_invite(const std::string& listen) {
+    invite_ = invite_for(access_, listen);
+    return invite_;
+}
+
 }  // namespace confab::client

@@ -124,7 +124,9 @@ void headless_front::on_ready(const std::string& peer_id, const std::string& nic
           {"peer_id", peer_id},
           {"nick", nick},
           {"listen", listen},
-          {"room", room}});
+          {"room", room},
+          {"open", access().open},
+          {"invite", make_invite(listen)}});
 }
 
 void headless_front::on_peer_up(const peer::peer_info& peer) {

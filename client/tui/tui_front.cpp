@@ -401,6 +401,17 @@ void tui_front::execute(const command& c) {
                c);
 }
 
+void tui_front::show_invite() {
+    if (access().open) {
+        note("#" + access().room +
+             " is open: it has no secret, and anyone who can reach your port can join");
+    } else if (!invite().empty()) {
+        // The invite is one word, so it wraps onto a row of its own and a double-click
+        // selects all of it.
+        note("invite others with: confab --invite " + invite());
+    }
+}
+
 void tui_front::complete() {
     completer::sources from;
     for (const auto& [id, p] : peers_) from.nicks.push_back(p.nick);
@@ -493,8 +504,11 @@ void tui_front::on_ready(const std::string& peer_id, const std::string& nick,
     state_.nick = nick;
     state_.listen = listen;
     state_.room = room;
+    state_.open = access().open;
     note("listening on " + listen + " as " + nick + " (peer id " + short_id(peer_id) +
          "); type a message and press Enter, /help for commands");
+    make_invite(listen);
+    show_invite();
     dirty(all_regions);
 }
 
