@@ -21,7 +21,7 @@ public:
     virtual void stop() = 0;
 
     // The room and its secret, settled by main before the node starts: the ready event shows
-    // its invite.
+    // its invite, and /join and /invite use it.
     void set_room_access(room_access access) { access_ = std::move(access); }
 
 protected:
@@ -30,6 +30,10 @@ protected:
     const std::string& make_invite(const std::string& listen);
     // The invite made at ready ("" before it, and for an open room).
     const std::string& invite() const { return invite_; }
+    // /join INVITE. This peer's own room with its secret: dials the invite's addresses. Any
+    // other room (or secret): a peer's room is fixed when it starts, so it says how to restart
+    // into it. Answers through on_notice and on_error.
+    void join(peer::node& node, const cmd_join& j);
 
 private:
     room_access access_;

@@ -103,6 +103,13 @@ void headless_front::execute(const std::string& line) {
                        if (!q.message.empty()) node_->say("leaves: " + q.message, true);
                        quitting_ = true;
                    },
+                   [&](const cmd_join& j) { join(*node_, j); },
+                   [&](const cmd_invite&) {
+                       emit({{"event", "invite"},
+                             {"room", access().room},
+                             {"open", access().open},
+                             {"invite", invite()}});
+                   },
                    [&](const cmd_error& e) { on_error(e.message); },
                    [](const auto&) {},  // blank line, or run on the node above
                },

@@ -395,6 +395,8 @@ void tui_front::execute(const command& c) {
                        if (!q.message.empty()) node_->say("leaves: " + q.message, true);
                        leave();
                    },
+                   [&](const cmd_join& j) { join(*node_, j); },
+                   [&](const cmd_invite&) { show_invite(); },
                    [&](const cmd_error& e) { note(e.message, pane_entry::kind::error); },
                    [](const auto&) {},  // blank line, or run on the node above
                },
