@@ -148,6 +148,7 @@ struct tui_with_bob {
         peer_options ob;
         ob.nick = "bob";
         bob = start_peer(ob);
+        seed_shared_secret(files.path() / "data", "lobby");
 
         std::vector<std::string> confab = {confab_binary(),
                                            "--nick",
