@@ -177,8 +177,8 @@ cli_result parse_cli(const std::vector<std::string>& args) {
     }
     if (o.invite) {
         if (o.room_explicit && o.room != o.invite->room) {
-            return {std::nullopt, "--room " + o.room + " and the invite's room #" +
-                                      o.invite->room + " differ; leave out --room"};
+            return {std::nullopt, "--room " + o.room + " and the invite's room #" + o.invite->room +
+                                      " differ; leave out --room"};
         }
         o.room = o.invite->room;
         for (const auto& a : o.invite->addresses) {

@@ -55,9 +55,9 @@ struct cmd_error {
     std::string message;
 };
 
-using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect,
-                             cmd_send, cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_join,
-                             cmd_invite, cmd_help, cmd_clear, cmd_quit, cmd_error>;
+using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect, cmd_send,
+                             cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_invite,
+                             cmd_help, cmd_clear, cmd_quit, cmd_error>;
 
 // The command names, without the slash, for /help and Tab completion.
 std::vector<std::string> command_names();

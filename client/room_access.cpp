@@ -31,8 +31,10 @@ std::optional<std::string> read_passphrase_file(const std::filesystem::path& fil
                     " bytes; a passphrase file holds one line");
     }
     if (core::readable_by_others(file)) {
-        return fail(file.string() + " can be read by other users, and the room's passphrase with "
-                                    "it; chmod 600 " + file.string());
+        return fail(file.string() +
+                    " can be read by other users, and the room's passphrase with "
+                    "it; chmod 600 " +
+                    file.string());
     }
     std::string text;
     try {

@@ -175,7 +175,7 @@ TEST_CASE("/accept, /reject and /cancel take one transfer id, any case", "[comma
     CHECK(std::holds_alternative<cmd_files>(parse_command("/files")));
 }
 
-TEST_CASE("/join takes one invite; /invite takes nothing", "[command][rooms]") {
+TEST_CASE("/join takes one invite, /invite takes nothing", "[command][rooms]") {
     auto j = parse_command("/join confab1ABCdef");
     REQUIRE(std::holds_alternative<cmd_join>(j));
     CHECK(std::get<cmd_join>(j).invite == "confab1ABCdef");  // parse_invite reads any case

@@ -47,8 +47,7 @@ options options_for(std::string room) {
 
 }  // namespace
 
-TEST_CASE("a passphrase file loses one trailing newline and must hold something",
-          "[rooms]") {
+TEST_CASE("a passphrase file loses one trailing newline and must hold something", "[rooms]") {
     test::temp_dir dir;
     CHECK(read_ok(write(dir.path() / "a", "correct horse\n")) == "correct horse");
     CHECK(read_ok(write(dir.path() / "b", "correct horse")) == "correct horse");
@@ -88,8 +87,7 @@ TEST_CASE("an open room has no secret and stores nothing", "[rooms]") {
     CHECK(invite_for(access, "127.0.0.1:7447").empty());
 }
 
-TEST_CASE("without a flag a room gets a stored random secret, the same on every start",
-          "[rooms]") {
+TEST_CASE("without a flag a room gets a stored random secret, the same on every start", "[rooms]") {
     test::temp_dir dir;
     const auto first = settle_room_access(options_for("lobby"), std::nullopt, dir.path());
     CHECK_FALSE(first.open);
@@ -98,8 +96,7 @@ TEST_CASE("without a flag a room gets a stored random secret, the same on every 
     CHECK(first.keys.auth_key.size() == 32);
     const auto again = settle_room_access(options_for("lobby"), std::nullopt, dir.path());
     CHECK(again.secret == first.secret);
-    CHECK(settle_room_access(options_for("dev"), std::nullopt, dir.path()).secret !=
-          first.secret);
+    CHECK(settle_room_access(options_for("dev"), std::nullopt, dir.path()).secret != first.secret);
 }
 
 TEST_CASE("an invite's secret and a passphrase are remembered for the room", "[rooms]") {

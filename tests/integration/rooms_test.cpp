@@ -109,7 +109,7 @@ TEST_CASE("secrets.json is 0600 and keeps the room's secret across restarts",
     CHECK(parse(invite_of(*again)).secret == first.secret);
 }
 
-TEST_CASE("--invite with a typo exits 2 with the check-character sentence",
+TEST_CASE("option --invite with a typo exits 2 with the check-character sentence",
           "[integration][rooms]") {
     auto alice = start_peer({});
     std::string typo = invite_of(*alice);
@@ -123,7 +123,7 @@ TEST_CASE("--invite with a typo exits 2 with the check-character sentence",
           "the whole invite again\n");
 }
 
-TEST_CASE("--open with --invite, and --secret-file with an empty file, are refused with exit 2",
+TEST_CASE("options --open with --invite, or an empty --secret-file, are refused with exit 2",
           "[integration][rooms]") {
     auto alice = start_peer({});
     peer_options o;
@@ -148,7 +148,7 @@ TEST_CASE("--open with --invite, and --secret-file with an empty file, are refus
     CHECK_THAT(err, Contains("chmod 600"));
 }
 
-TEST_CASE("--open: ready says open, with no invite, and nothing is stored",
+TEST_CASE("option --open: ready says open, with no invite, and nothing is stored",
           "[integration][rooms]") {
     peer_options o = own_secret();
     o.extra_args = {"--open"};
@@ -197,7 +197,7 @@ TEST_CASE("the same passphrase gives the same secret on every peer, another a di
     CHECK(secret_with(other) != secret);
 }
 
-TEST_CASE("/join: this room's invite dials its peers; another room's says how to restart",
+TEST_CASE("/join: this room's invite dials its peers, another room's says how to restart",
           "[integration][rooms]") {
     auto alice = start_peer(own_secret("alice"));
     peer_options b = own_secret("bob");
