@@ -264,3 +264,18 @@ TEST_CASE("format_invite refuses what parse_invite would", "[invite]") {
     CHECK_THROWS_AS(format_invite(with([](invite& i) { i.addresses.assign(9, "1.2.3.4:5"); })),
                     std::invalid_argument);
 }
+
+TEST_CASE("the invites in docs/protocol.md", "[invite]") {
+    // Computed by an independent implementation of the document.
+    std::vector<std::uint8_t> secret;
+    for (std::uint8_t i = 0; i < 32; ++i) secret.push_back(i);
+    const invite one{"lobby", {"192.0.2.7:7447"}, {secret.begin(), secret.begin() + 16}};
+    CHECK(format_invite(one) == "confab1caaacaqdaqcqmbyibefawdanbyhqk3dpmjrhsaibyaaaeby5c4b");
+    const invite three{
+        "lobby", {"192.0.2.7:7447", "[2001:db8::1]:7447", "chat.example.org:7000"}, secret};
+    const std::string text =
+        "confab1eaaacaqdaqcqmbyibefawdanbyhraeiscmkbkfqxdamrugy4dupb6blmn5rge6idahaaaaqhdulqeiabb"
+        "w4aaaaaaaaaaaaaaaaaaai5c4bray3imf2c4zlymfwxa3dffzxxezy3lae";
+    CHECK(format_invite(three) == text);
+    CHECK(parse_ok(text) == three);
+}

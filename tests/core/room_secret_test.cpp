@@ -175,3 +175,21 @@ TEST_CASE("malformed proofs and misuse are refused", "[room_secret]") {
     CHECK_THROWS_AS(room_proof(open, tls, proof_role::dialler, bob), std::invalid_argument);
     CHECK_FALSE(check_room_proof(open, tls, proof_role::acceptor, bob, proof));
 }
+
+TEST_CASE("the room keys in docs/protocol.md", "[room_secret]") {
+    // Computed by an independent implementation of the document (Python's hashlib and hmac).
+    std::vector<std::uint8_t> secret;
+    for (std::uint8_t i = 0; i < 16; ++i) secret.push_back(i);
+    const auto keys = derive_room_keys("lobby", secret);
+    CHECK(keys.room_id == "a86c1816e8114e6b94f9083c7ab410d8");
+    CHECK(to_hex(keys.auth_key) ==
+          "95c10d629a5c8b592e08c893e34c7ecb528cd015c42fca0fd9534c9b2a62c56f");
+    CHECK(open_room_keys("lobby").room_id == "883ab18fb81c610f5a522eaeb586307e");
+    const std::vector<std::uint8_t> zeros(32, 0);
+    CHECK(room_proof(keys, zeros, proof_role::dialler, alice) ==
+          "3b4378438f830ac0395e26a82c6350b7ed00adf1618fc9904d1e1bebb19edb5a");
+    CHECK(room_proof(keys, zeros, proof_role::acceptor, alice) ==
+          "e7db89e02d96921f5b1aa1c19713e77bcd9b5b46e55ecbdd848d5fad15c43b63");
+    CHECK(to_hex(stretch_passphrase("correct horse battery staple", "lobby")) ==
+          "6f406664154a343ed9d316069c65a33741be56a6cfaf6fe80703631b4abcd5ea");
+}
