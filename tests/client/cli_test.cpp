@@ -202,7 +202,7 @@ TEST_CASE("usage mentions every option", "[cli]") {
     }
 }
 
-TEST_CASE("sizes take k, M, G, T suffixes in powers of 1024; anything else is refused", "[cli]") {
+TEST_CASE("sizes take k, M, G, T suffixes in powers of 1024, anything else is refused", "[cli]") {
     CHECK(parse_size("1000") == 1000u);
     CHECK(parse_size("512k") == 512u * 1024);
     CHECK(parse_size("10M") == 10u * 1024 * 1024);

@@ -136,7 +136,7 @@ TEST_CASE("a nick with a space is refused with the reason", "[command]") {
                Catch::Matchers::StartsWith("a nick cannot contain spaces"));
 }
 
-TEST_CASE("/me ACTION is an emote; without an action it is a usage error", "[command]") {
+TEST_CASE("/me ACTION is an emote, without an action it is a usage error", "[command]") {
     auto c = parse_command("/me waves at  everyone ");
     REQUIRE(std::holds_alternative<cmd_me>(c));
     CHECK(std::get<cmd_me>(c).text == "waves at  everyone");

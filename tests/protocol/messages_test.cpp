@@ -292,7 +292,7 @@ TEST_CASE("chat is parsed with its envelope kept as received") {
     CHECK(c.raw == envelope_json());
 }
 
-TEST_CASE("chat carries an optional kind; plain text leaves it out of the envelope") {
+TEST_CASE("chat carries an optional kind, plain text leaves it out of the envelope") {
     CHECK(parsed_as<chat>(chat_json()).env.kind.empty());
     CHECK(parsed_as<chat>(chat_with("kind", "action")).env.kind == "action");
     // A kind from a newer peer is accepted, to be shown as plain text.
