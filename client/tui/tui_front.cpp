@@ -408,8 +408,8 @@ void tui_front::show_invite() {
         note("#" + access().room +
              " is open: it has no secret, and anyone who can reach your port can join");
     } else if (!invite().empty()) {
-        // The invite is one word, so it wraps onto a row of its own and a double-click
-        // selects all of it.
+        // The invite is one word: it wraps onto a row of its own, where a double-click selects
+        // all of it, as long as the pane is wide enough (README: F2 hides the peer list).
         note("invite others with: confab --invite " + invite());
     }
 }
