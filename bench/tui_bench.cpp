@@ -138,6 +138,7 @@ public:
         ob.nick = "bob";
         ob.log_level = o.log_level;
         bob_ = start_peer(ob);
+        seed_shared_secret(files_.path() / "data", "lobby");
 
         tmux_options t;
         t.cols = o.cols;

@@ -1,5 +1,6 @@
 #include "client/cli.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/data_dir.hpp"
@@ -32,7 +33,8 @@ std::string default_nick() {
 
 std::string usage() {
     return "usage: confab [--headless] [--nick NAME] [--listen HOST:PORT] [--join HOST:PORT]...\n"
-           "              [--room NAME] [--data-dir DIR] [--downloads DIR]\n"
+           "              [--room NAME] [--invite INVITE | --secret-file FILE | --open]\n"
+           "              [--data-dir DIR] [--downloads DIR]\n"
            "              [--accept-files] [--max-file-size SIZE] [--upload-limit RATE]\n"
            "              [--log-level error|warn|info|debug]\n"
            "\n"
@@ -41,6 +43,9 @@ std::string usage() {
            "  --listen HOST:PORT  where peers reach you (default 0.0.0.0:7447; port 0: any)\n"
            "  --join HOST:PORT    a peer already in the mesh (repeatable)\n"
            "  --room NAME         the room to chat in (default: lobby)\n"
+           "  --invite INVITE     join the room of an invite: its secret, and peers to dial\n"
+           "  --secret-file FILE  the room's secret is the passphrase in FILE (mode 600)\n"
+           "  --open              a room without a secret: anyone who reaches you can join\n"
            "  --data-dir DIR      identity and known peers (default: "
            "$XDG_DATA_HOME/confab or ~/.local/share/confab)\n"
            "  --downloads DIR     where received files go (default: ~/Downloads/confab)\n"
@@ -91,10 +96,12 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         auto fail = [](std::string why) { return cli_result{std::nullopt, std::move(why)}; };
 
         if (flag == "--headless" || flag == "--help" || flag == "-h" || flag == "--version" ||
-            flag == "--accept-files") {
+            flag == "--accept-files" || flag == "--open") {
             if (inline_value) return fail(flag + " takes no value");
             if (flag == "--headless")
                 o.headless = true;
+            else if (flag == "--open")
+                o.open = true;
             else if (flag == "--accept-files")
                 o.accept_files = true;
             else if (flag == "--version")
@@ -105,7 +112,8 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         }
         if (flag != "--nick" && flag != "--listen" && flag != "--join" && flag != "--room" &&
             flag != "--data-dir" && flag != "--downloads" && flag != "--log-level" &&
-            flag != "--max-file-size" && flag != "--upload-limit") {
+            flag != "--max-file-size" && flag != "--upload-limit" && flag != "--invite" &&
+            flag != "--secret-file") {
             return fail("unknown option \"" + args[i] + "\"");
         }
         auto v = value();
@@ -118,6 +126,15 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         } else if (flag == "--room") {
             if (auto p = protocol::check_room(*v); !p.empty()) return fail("--room: " + p);
             o.room = *v;
+            o.room_explicit = true;
+        } else if (flag == "--invite") {
+            if (o.invite) return fail("--invite can be given once: a peer chats in one room");
+            auto parsed = core::parse_invite(*v, &error);
+            if (!parsed) return cli_result{std::nullopt, "--invite: " + error, false};
+            o.invite = std::move(parsed);
+        } else if (flag == "--secret-file") {
+            if (v->empty()) return fail("--secret-file needs a file");
+            o.secret_file = *v;
         } else if (flag == "--listen") {
             auto hp = protocol::parse_host_port(*v, &error, /*allow_port_zero=*/true);
             if (!hp) return fail("--listen: " + error);
@@ -146,6 +163,30 @@ cli_result parse_cli(const std::vector<std::string>& args) {
                 return fail("--log-level must be error, warn, info or debug (got \"" + *v + "\")");
             }
             o.log_level_explicit = true;
+        }
+    }
+    if (o.open && (o.invite || !o.secret_file.empty())) {
+        return {std::nullopt,
+                std::string("--open means a room without a secret; it cannot go with ") +
+                    (o.invite ? "--invite" : "--secret-file")};
+    }
+    if (o.invite && !o.secret_file.empty()) {
+        return {std::nullopt,
+                "--invite carries the room's secret and --secret-file would give another; use "
+                "one of them"};
+    }
+    if (o.invite) {
+        if (o.room_explicit && o.room != o.invite->room) {
+            return {std::nullopt, "--room " + o.room + " and the invite's room #" + o.invite->room +
+                                      " differ; leave out --room"};
+        }
+        o.room = o.invite->room;
+        for (const auto& a : o.invite->addresses) {
+            // Checked by parse_invite already.
+            auto hp = protocol::parse_host_port(a, nullptr);
+            if (hp && std::find(o.joins.begin(), o.joins.end(), *hp) == o.joins.end()) {
+                o.joins.push_back(*hp);
+            }
         }
     }
     if (!nick_given) o.nick = default_nick();

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/invite.hpp"
 #include "core/log.hpp"
 #include "protocol/address.hpp"
 
@@ -18,6 +19,12 @@ struct options {
     bool version = false;
     std::string nick;  // default: $USER
     std::string room = "lobby";
+    bool room_explicit = false;
+    // The room's secret: from an invite (which also names the room and peers to dial, added to
+    // `joins`), from a passphrase file, none at all (--open), or else DATA/secrets.json.
+    std::optional<core::invite> invite;
+    std::filesystem::path secret_file;
+    bool open = false;
     protocol::host_port listen{"0.0.0.0", 7447};
     bool listen_explicit = false;
     std::vector<protocol::host_port> joins;
@@ -34,6 +41,8 @@ struct options {
 struct cli_result {
     std::optional<options> opts;
     std::string error;  // set when opts is empty: one sentence, then print usage and exit 2
+    // False when the sentence says all there is (a typo in an invite): usage would bury it.
+    bool show_usage = true;
 };
 
 cli_result parse_cli(const std::vector<std::string>& args);

@@ -13,7 +13,7 @@ struct command_spec {
     std::string_view summary;
 };
 
-constexpr std::array<command_spec, 12> commands{{
+constexpr std::array<command_spec, 14> commands{{
     {"me", "/me ACTION", "describe what you do: /me waves shows as * nick waves"},
     {"nick", "/nick NAME", "change your nick"},
     {"peers", "/peers", "list the peers you are connected to"},
@@ -23,6 +23,8 @@ constexpr std::array<command_spec, 12> commands{{
     {"reject", "/reject ID", "refuse a file offered to you"},
     {"cancel", "/cancel ID", "stop a transfer, or withdraw your offer"},
     {"files", "/files", "list file transfers"},
+    {"invite", "/invite", "show the invite that lets others join this room"},
+    {"join", "/join INVITE", "join the room of an invite (another room: says how)"},
     {"clear", "/clear", "empty the message pane"},
     {"help", "/help", "show this list"},
     {"quit", "/quit [MESSAGE]", "say bye to your peers and leave"},
@@ -48,8 +50,7 @@ struct hint {
     std::string_view name;
     std::string_view text;
 };
-constexpr std::array<hint, 4> hints{{
-    {"join", "a peer chats in one room, chosen at start-up: confab --room NAME"},
+constexpr std::array<hint, 3> hints{{
     {"part", "a peer chats in one room; /quit leaves it"},
     {"msg", "there are no private messages yet; /send PATH NICK sends a file to one peer"},
     {"query", "there are no private messages yet; /send PATH NICK sends a file to one peer"},
@@ -129,6 +130,12 @@ command parse_command(std::string_view line) {
         if (name == "reject") return cmd_reject{id};
         return cmd_cancel{id};
     }
+    if (name == "join") {
+        if (args.empty() || args.find_first_of(" \t") != std::string_view::npos) {
+            return usage_error(*spec);
+        }
+        return cmd_join{std::string(args)};
+    }
     if (name == "connect") {
         if (args.empty()) return usage_error(*spec);
         std::string error;
@@ -145,6 +152,7 @@ command parse_command(std::string_view line) {
     if (name == "peers") return cmd_peers{};
     if (name == "clear") return cmd_clear{};
     if (name == "files") return cmd_files{};
+    if (name == "invite") return cmd_invite{};
     return cmd_help{};
 }
 

@@ -40,6 +40,11 @@ struct cmd_cancel {
     std::string id;
 };
 struct cmd_files {};
+// "/join INVITE": join the invite's room (see front::join).
+struct cmd_join {
+    std::string invite;
+};
+struct cmd_invite {};  // shows the invite to this room again
 struct cmd_help {};
 struct cmd_clear {};  // empties the message pane (the terminal UI's; history on disk stays)
 struct cmd_quit {
@@ -50,9 +55,9 @@ struct cmd_error {
     std::string message;
 };
 
-using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect,
-                             cmd_send, cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_help,
-                             cmd_clear, cmd_quit, cmd_error>;
+using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect, cmd_send,
+                             cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_invite,
+                             cmd_help, cmd_clear, cmd_quit, cmd_error>;
 
 // The command names, without the slash, for /help and Tab completion.
 std::vector<std::string> command_names();

@@ -1,5 +1,6 @@
 #include "client/front.hpp"
 
+#include "core/invite.hpp"
 #include "core/overloaded.hpp"
 
 namespace confab::client {
@@ -19,6 +20,42 @@ bool run_on_node(peer::node& node, const command& c) {
                           [](const auto&) { return false; },
                       },
                       c);
+}
+
+const std::string& front::make_invite(const std::string& listen) {
+    invite_ = invite_for(access_, listen);
+    return invite_;
+}
+
+void front::join(peer::node& node, const cmd_join& j) {
+    std::string error;
+    const auto inv = core::parse_invite(j.invite, &error);
+    if (!inv) {
+        on_error(error);
+        return;
+    }
+    const std::string restart = "; quit and start confab --invite " + core::format_invite(*inv);
+    if (inv->room != access_.room) {
+        on_error("a peer chats in one room, chosen when it starts, and this one is in #" +
+                 access_.room + "; to join #" + inv->room + restart);
+        return;
+    }
+    if (access_.open || inv->secret != access_.secret) {
+        on_error("the invite is for #" + inv->room + " with another secret than this peer's (" +
+                 (access_.open ? "none: it started with --open" : "it started with its own") +
+                 "); to use it" + restart);
+        return;
+    }
+    if (inv->addresses.empty()) {
+        on_notice("the invite is for this room and names no peer; /connect HOST:PORT");
+        return;
+    }
+    std::string list;
+    for (const auto& a : inv->addresses) list += (list.empty() ? "" : ", ") + a;
+    on_notice("the invite is for this room: connecting to " + list);
+    for (const auto& a : inv->addresses) {
+        if (auto hp = protocol::parse_host_port(a, nullptr)) node.connect(*hp);
+    }
 }
 
 }  // namespace confab::client

@@ -103,6 +103,13 @@ void headless_front::execute(const std::string& line) {
                        if (!q.message.empty()) node_->say("leaves: " + q.message, true);
                        quitting_ = true;
                    },
+                   [&](const cmd_join& j) { join(*node_, j); },
+                   [&](const cmd_invite&) {
+                       emit({{"event", "invite"},
+                             {"room", access().room},
+                             {"open", access().open},
+                             {"invite", invite()}});
+                   },
                    [&](const cmd_error& e) { on_error(e.message); },
                    [](const auto&) {},  // blank line, or run on the node above
                },
@@ -124,7 +131,9 @@ void headless_front::on_ready(const std::string& peer_id, const std::string& nic
           {"peer_id", peer_id},
           {"nick", nick},
           {"listen", listen},
-          {"room", room}});
+          {"room", room},
+          {"open", access().open},
+          {"invite", make_invite(listen)}});
 }
 
 void headless_front::on_peer_up(const peer::peer_info& peer) {

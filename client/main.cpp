@@ -12,6 +12,7 @@
 
 #include "client/cli.hpp"
 #include "client/headless.hpp"
+#include "client/room_access.hpp"
 #include "client/tui/tui_front.hpp"
 #include "core/data_dir.hpp"
 #include "core/identity.hpp"
@@ -46,17 +47,19 @@ private:
     int saved_ = -1;
 };
 
-int run(const client::options& opts, bool use_tui) {
+int run(const client::options& opts, const std::optional<std::string>& passphrase, bool use_tui) {
     core::data_dir_lock lock(opts.data_dir, !opts.data_dir_explicit);
     if (lock.path() != opts.data_dir) {
         core::log(core::log_level::warn, "main", opts.data_dir.string(),
                   " is in use by another confab; using ", lock.path().string());
     }
     auto identity = core::identity::load_or_create(lock.path());
+    const auto access = client::settle_room_access(opts, passphrase, lock.path());
 
     peer::node_config config;
     config.nick = opts.nick;
     config.room = opts.room;
+    config.room_keys = access.keys;
     config.listen = opts.listen;
     config.listen_explicit = opts.listen_explicit;
     config.joins = opts.joins;
@@ -82,6 +85,8 @@ int run(const client::options& opts, bool use_tui) {
     } else {
         front = std::make_unique<client::headless_front>(io);
     }
+    // Before the node starts: its ready event carries the invite.
+    front->set_room_access(access);
     peer::node node(io, std::move(identity), config, *front);
 
     signals.async_wait([&](const std::error_code& ec, int signal) {
@@ -114,7 +119,8 @@ int main(int argc, char** argv) try {
 
     auto parsed = client::parse_cli(std::vector<std::string>(argv + 1, argv + argc));
     if (!parsed.opts) {
-        std::cerr << "confab: " << parsed.error << "\n" << client::usage();
+        std::cerr << "confab: " << parsed.error << "\n";
+        if (parsed.show_usage) std::cerr << client::usage();
         return 2;
     }
     const auto& opts = *parsed.opts;
@@ -132,8 +138,18 @@ int main(int argc, char** argv) try {
         std::cerr << "confab: stdin or stdout is not a terminal; running headless (JSON events "
                      "on stdout; --headless says so explicitly)\n";
     }
+    // A bad passphrase file is a usage error like a bad flag: said before anything starts.
+    std::optional<std::string> passphrase;
+    if (!opts.secret_file.empty()) {
+        std::string error;
+        passphrase = client::read_passphrase_file(opts.secret_file, &error);
+        if (!passphrase) {
+            std::cerr << "confab: --secret-file: " << error << "\n";
+            return 2;
+        }
+    }
     core::set_log_level(opts.log_level);
-    return run(opts, use_tui);
+    return run(opts, passphrase, use_tui);
 } catch (const std::exception& e) {
     // Start-up failures (no HOME, data dir in use, port taken): one line, exit 1.
     std::cerr << "confab: " << e.what() << "\n";

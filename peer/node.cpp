@@ -85,6 +85,8 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
                      return files;
                  }(),
                  sink, transfer_hooks()) {
+    // A config built without keys (tests, embedders) is an open room, not a broken one.
+    if (config_.room_keys.room_id.empty()) config_.room_keys = core::open_room_keys(config_.room);
     auto state_path = config_.data_dir / "state.json";
     std::error_code ec;
     if (std::filesystem::exists(state_path, ec)) {
@@ -353,12 +355,22 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     if (!tls_problem.empty()) {
         l.abort(tls_problem);
     } else if (outbound) {
-        const auto ours = our_hello();
+        const auto ours = our_hello(l);
         theirs = co_await l.handshake(ours);
         if (theirs && theirs->peer_id != *tls_id) {
             l.abort("its hello claims peer id " + theirs->peer_id + " but its TLS key is " +
                     *tls_id);
             theirs.reset();
+        }
+        if (theirs && theirs->peer_id != peer_id()) {
+            if (auto refusal = check_room(l, *theirs); !refusal.empty()) {
+                // We have said hello but nothing else; the acceptor hears why and is gone.
+                l.close(room_sentence(refusal, remote_text), refusal);
+                co_await l.run([](peer_link&, protocol::message&, const std::string&) {});
+                sink_.on_error(room_sentence(refusal, dialled));
+                dial_failed(dialled, l.close_reason(), false);
+                co_return;
+            }
         }
     } else {
         theirs = co_await answer(l, *tls_id);
@@ -374,6 +386,14 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
             if (e && e->pinned) sink_.on_error(dialled + " is this peer's own address");
             book_.mark_self(dialled);
             poke_maintenance();  // the slot it took is free for another address
+        } else if (outbound && is_room_refusal(l.remote_bye().value_or(""))) {
+            // Retrying will not help until the user fixes the secret: say so plainly, and
+            // then less and less often (dial_failed backs off as for any failure).
+            const auto* e = book_.find(dialled);
+            if (!e || e->failures == 0 || is_power_of_two(e->failures + 1)) {
+                sink_.on_error(room_sentence(*l.remote_bye(), dialled));
+            }
+            dial_failed(dialled, l.close_reason(), false);
         } else if (outbound) {
             // A full neighbour is busy, not broken, and it named others to try instead.
             dial_failed(dialled, l.close_reason(), l.remote_bye() != "full");
@@ -463,6 +483,22 @@ asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l,
         co_await l.refuse("self", {});
         co_return std::nullopt;
     }
+    if (auto refusal = check_room(l, *theirs); !refusal.empty()) {
+        // Not a word of the room, not even our hello, for a peer that cannot prove it knows
+        // the secret.
+        std::error_code ec;
+        const std::string remote = endpoint_string(l.stream().lowest_layer().remote_endpoint(ec));
+        const std::string why = refusal == "other room"
+                                    ? "not in room \"" + config_.room + "\""
+                                    : "wrong secret for room \"" + config_.room + "\"";
+        core::log(core::log_level::warn, component, "refused ", theirs->nick, " (",
+                  theirs->peer_id, ") at ", remote, ": ", why);
+        if (room_refusals_told_.insert(theirs->peer_id).second) {
+            sink_.on_notice("refused " + theirs->nick + " at " + remote + ": " + why);
+        }
+        co_await l.refuse(refusal, {});
+        co_return std::nullopt;
+    }
     const bool known = neighbours_.count(theirs->peer_id) > 0;  // a duplicate takes no room
     // Handshakes answered but not yet admitted count too, or a burst of dialers would all
     // find room.
@@ -470,7 +506,7 @@ asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l,
         co_await l.refuse("full", known_peers_for(theirs->peer_id));
         co_return std::nullopt;
     }
-    const auto ours = our_hello();
+    const auto ours = our_hello(l);
     ++answering_;
     const bool sent = co_await l.send_hello(ours);
     --answering_;
@@ -667,14 +703,52 @@ protocol::peers node::known_peers_for(const std::string& recipient) const {
     return out;
 }
 
-protocol::hello node::our_hello() const {
+protocol::hello node::our_hello(peer_link& l) const {
     protocol::hello h;
     h.peer_id = peer_id();
     h.nick = nick_;
     h.listen_port = listen_port_;
     h.links = static_cast<std::uint16_t>(std::min<std::size_t>(neighbours_.size(), 65535));
     h.rooms = {config_.room};
+    const auto& keys = config_.room_keys;
+    h.room_id = keys.room_id;
+    if (!keys.open) {
+        // Bound to this TLS connection (its exporter), our role and our id: worthless if
+        // replayed on another connection or relayed by someone in the middle.
+        auto exporter = tls_exporter(l.stream().native_handle());
+        if (exporter) {
+            h.proof = core::room_proof(keys, *exporter,
+                                       l.outbound() ? core::proof_role::dialler
+                                                    : core::proof_role::acceptor,
+                                       peer_id());
+        }
+    }
     return h;
+}
+
+std::string node::check_room(peer_link& l, const protocol::hello& theirs) const {
+    const auto& keys = config_.room_keys;
+    if (std::find(theirs.rooms.begin(), theirs.rooms.end(), config_.room) == theirs.rooms.end()) {
+        return "other room";
+    }
+    if (theirs.room_id != keys.room_id) return "wrong secret";
+    if (keys.open) return {};
+    auto exporter = tls_exporter(l.stream().native_handle());
+    // Their role is the opposite of ours.
+    const auto role = l.outbound() ? core::proof_role::acceptor : core::proof_role::dialler;
+    if (!exporter || !core::check_room_proof(keys, *exporter, role, theirs.peer_id, theirs.proof)) {
+        return "wrong secret";
+    }
+    return {};
+}
+
+bool node::is_room_refusal(const std::string& bye_reason) {
+    return bye_reason == "wrong secret" || bye_reason == "other room";
+}
+
+std::string node::room_sentence(const std::string& refusal, const std::string& address) const {
+    if (refusal == "other room") return address + " is not in room \"" + config_.room + "\"";
+    return "wrong secret for room \"" + config_.room + "\" (peer " + address + ")";
 }
 
 void node::say(const std::string& text, bool action) {

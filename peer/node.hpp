@@ -20,6 +20,7 @@
 
 #include "core/address_book.hpp"
 #include "core/identity.hpp"
+#include "core/room_secret.hpp"
 #include "core/seen_cache.hpp"
 #include "core/seq_ledger.hpp"
 #include "peer/event_sink.hpp"
@@ -38,6 +39,10 @@ extern template class link<tls_stream>;
 struct node_config {
     std::string nick;
     std::string room = "lobby";
+    // The room's id and key (or open_room_keys(room)), settled by main from --open, --invite,
+    // --secret-file or DATA/secrets.json; room_keys.room == room. For the handshake to prove
+    // (the TLS work wires it in); left default (empty room_id) by tests that build a config.
+    core::room_keys room_keys;
     protocol::host_port listen{"0.0.0.0", 7447};
     // The user named the address: fail if it is taken instead of picking another port.
     bool listen_explicit = false;
@@ -150,7 +155,14 @@ private:
     void dial_due();
     void broadcast(const frame_ptr& frame, const peer_link* except);
     protocol::peers known_peers_for(const std::string& recipient) const;
-    protocol::hello our_hello() const;
+    // Our hello on `l`, with the room's id and our proof for this connection.
+    protocol::hello our_hello(peer_link& l) const;
+    // "" when their hello proves they are in our room with our secret; else the bye reason
+    // to give ("wrong secret", "other room").
+    std::string check_room(peer_link& l, const protocol::hello& theirs) const;
+    static bool is_room_refusal(const std::string& bye_reason);
+    // What the user reads about a refusal: `wrong secret for room "lobby" (peer ADDRESS)`.
+    std::string room_sentence(const std::string& refusal, const std::string& address) const;
     std::uint64_t next_seq();
     void save_address_book() const;
     void poke_maintenance() { maintenance_timer_.cancel(); }
@@ -189,6 +201,7 @@ private:
     std::unordered_set<asio::ip::tcp::resolver*> resolvers_;  // host names being looked up
     std::size_t inbound_ = 0;
     std::size_t handshaking_ = 0;  // inbound connections not yet neighbours
+    std::unordered_set<std::string> room_refusals_told_;  // peer ids the user heard about
     std::size_t dialling_ = 0;
     std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
     std::uint64_t neighbour_serial_ = 0;

@@ -10,12 +10,12 @@
 #include <openssl/x509.h>
 
 #include "core/base32.hpp"
+#include "core/room_secret.hpp"
 
 namespace confab::peer {
 
 namespace {
 
-constexpr std::string_view exporter_label = "EXPORTER-confab-room-proof";
 // The certificate's dates do not matter (nothing checks them against a clock: the key is the
 // identity), but OpenSSL wants some; these cover any clock a peer may have.
 constexpr long certificate_not_before_seconds = -24L * 3600;
@@ -92,9 +92,9 @@ std::optional<std::string> tls_peer_id(SSL* ssl) {
 }
 
 std::optional<std::array<std::uint8_t, 32>> tls_exporter(SSL* ssl) {
-    std::array<std::uint8_t, 32> out{};
-    if (SSL_export_keying_material(ssl, out.data(), out.size(), exporter_label.data(),
-                                   exporter_label.size(), nullptr, 0, 0) != 1) {
+    std::array<std::uint8_t, core::proof_exporter_bytes> out{};
+    if (SSL_export_keying_material(ssl, out.data(), out.size(), core::proof_exporter_label.data(),
+                                   core::proof_exporter_label.size(), nullptr, 0, 0) != 1) {
         ERR_clear_error();
         return std::nullopt;
     }

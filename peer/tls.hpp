@@ -52,8 +52,8 @@ asio::ssl::context make_tls_context(const tls_credentials& credentials);
 // Ed25519 key), or nullopt when it has no such certificate.
 std::optional<std::string> tls_peer_id(SSL* ssl);
 
-// 32 bytes only the two ends of this TLS connection know (RFC 8446 exporter, our label): a
-// proof computed over it is worthless on any other connection.
+// 32 bytes only the two ends of this TLS connection know (RFC 8446 exporter, with
+// core::proof_exporter_label): a proof computed over it is worthless on any other connection.
 std::optional<std::array<std::uint8_t, 32>> tls_exporter(SSL* ssl);
 
 // A sentence for a failed handshake ("the other side does not speak TLS 1.3", ...).

@@ -147,7 +147,9 @@ std::optional<message> parse_hello(field_reader& r, const json& o) {
         !r.integer(o, "links", 0, 65535, "must be an integer from 0 to 65535", m.links,
                    presence::optional) ||
         !r.strings(o, "rooms", max_hello_rooms, check_room, m.rooms) ||
-        !r.strings(o, "features", max_hello_features, nullptr, m.features, presence::optional)) {
+        !r.strings(o, "features", max_hello_features, nullptr, m.features, presence::optional) ||
+        !r.checked(o, "room_id", check_room_id, m.room_id) ||
+        !r.checked(o, "proof", check_room_proof_text, m.proof)) {
         return std::nullopt;
     }
     return m;
@@ -274,9 +276,10 @@ parse_result malformed(std::string error, std::string type = {}) {
 }
 
 json to_object(const hello& m) {
-    return {{"type", "hello"},  {"version", m.version},         {"peer_id", m.peer_id},
-            {"nick", m.nick},   {"listen_port", m.listen_port}, {"links", m.links},
-            {"rooms", m.rooms}, {"features", m.features}};
+    return {{"type", "hello"},      {"version", m.version},         {"peer_id", m.peer_id},
+            {"nick", m.nick},       {"listen_port", m.listen_port}, {"links", m.links},
+            {"rooms", m.rooms},     {"features", m.features},       {"room_id", m.room_id},
+            {"proof", m.proof}};
 }
 
 json to_object(const peers& m) {

@@ -33,6 +33,10 @@ struct hello {
     std::uint16_t links = 0;
     std::vector<std::string> rooms;
     std::vector<std::string> features;
+    // The room's public id, and the sender's proof that it knows the room's secret (empty
+    // for an open room): docs/protocol.md "Rooms".
+    std::string room_id;
+    std::string proof;
     friend bool operator==(const hello&, const hello&) = default;
 };
 

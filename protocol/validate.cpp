@@ -133,4 +133,26 @@ std::string check_signature(std::string_view sig) {
     return {};
 }
 
+namespace {
+
+bool is_lower_hex(std::string_view s) {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+}  // namespace
+
+std::string check_room_id(std::string_view id) {
+    if (id.size() != 32 || !is_lower_hex(id)) return "must be 32 lowercase hex digits";
+    return {};
+}
+
+std::string check_room_proof_text(std::string_view proof) {
+    if (proof.empty()) return {};
+    if (proof.size() != 64 || !is_lower_hex(proof)) {
+        return "must be empty or 64 lowercase hex digits";
+    }
+    return {};
+}
+
 }  // namespace confab::protocol

@@ -28,6 +28,10 @@ std::string check_room(std::string_view room);
 std::string check_body(std::string_view body);
 // 52 characters of lowercase base32 (a-z, 2-7).
 std::string check_peer_id(std::string_view id);
+// 32 lowercase hex digits (a room id).
+std::string check_room_id(std::string_view id);
+// "" (an open room) or 64 lowercase hex digits (an HMAC-SHA256).
+std::string check_room_proof_text(std::string_view proof);
 // 128 lowercase hex digits: the form of an envelope's "sig", not whether it is genuine.
 std::string check_signature(std::string_view sig);
 

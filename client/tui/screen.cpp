@@ -172,6 +172,7 @@ void screen::draw_title(const ui_state& state) {
     if (layout_.rows < 3) return;
     const attr_t bar = colours_ ? pair_attr(true, bar_pair) : A_REVERSE;
     std::string title = " confab  #" + escape_for_display(state.room);
+    if (state.open) title += " (open)";
     if (state.leaving) {
         title += "  leaving: saying bye to peers...";
     } else if (state.peer_id.empty()) {

@@ -395,10 +395,23 @@ void tui_front::execute(const command& c) {
                        if (!q.message.empty()) node_->say("leaves: " + q.message, true);
                        leave();
                    },
+                   [&](const cmd_join& j) { join(*node_, j); },
+                   [&](const cmd_invite&) { show_invite(); },
                    [&](const cmd_error& e) { note(e.message, pane_entry::kind::error); },
                    [](const auto&) {},  // blank line, or run on the node above
                },
                c);
+}
+
+void tui_front::show_invite() {
+    if (access().open) {
+        note("#" + access().room +
+             " is open: it has no secret, and anyone who can reach your port can join");
+    } else if (!invite().empty()) {
+        // The invite is one word: it wraps onto a row of its own, where a double-click selects
+        // all of it, as long as the pane is wide enough (README: F2 hides the peer list).
+        note("invite others with: confab --invite " + invite());
+    }
 }
 
 void tui_front::complete() {
@@ -493,8 +506,11 @@ void tui_front::on_ready(const std::string& peer_id, const std::string& nick,
     state_.nick = nick;
     state_.listen = listen;
     state_.room = room;
+    state_.open = access().open;
     note("listening on " + listen + " as " + nick + " (peer id " + short_id(peer_id) +
          "); type a message and press Enter, /help for commands");
+    make_invite(listen);
+    show_invite();
     dirty(all_regions);
 }
 

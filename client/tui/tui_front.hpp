@@ -70,6 +70,8 @@ private:
     void enter_line(const std::string& line, bool from_paste = false);
     void execute(const command& c);
     void complete();
+    // The invite line (or, for an open room, that it is open) in the pane.
+    void show_invite();
     void leave();
 
     void add(pane_entry entry);

@@ -14,6 +14,7 @@ namespace confab::client::tui {
 
 struct ui_state {
     std::string room;
+    bool open = false;  // the room has no secret (--open)
     std::string nick;
     std::string peer_id;  // empty until the node is ready
     std::string listen;

@@ -1,5 +1,7 @@
 #include "client/cli.hpp"
 
+#include "core/invite.hpp"
+
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -200,7 +202,7 @@ TEST_CASE("usage mentions every option", "[cli]") {
     }
 }
 
-TEST_CASE("sizes take k, M, G, T suffixes in powers of 1024; anything else is refused", "[cli]") {
+TEST_CASE("sizes take k, M, G, T suffixes in powers of 1024, anything else is refused", "[cli]") {
     CHECK(parse_size("1000") == 1000u);
     CHECK(parse_size("512k") == 512u * 1024);
     CHECK(parse_size("10M") == 10u * 1024 * 1024);
@@ -223,4 +225,73 @@ TEST_CASE("file options: --accept-files, --max-file-size and --upload-limit", "[
     CHECK(o.upload_limit == 1u << 20);
     CHECK_THAT(parse_error({"--max-file-size", "lots"}), Contains("--max-file-size must be"));
     CHECK_THAT(parse_error({"--accept-files=yes"}), Contains("takes no value"));
+}
+
+namespace {
+
+std::string sample_invite(std::string room = "garden") {
+    return core::format_invite(
+        {std::move(room), {"192.0.2.7:7447", "127.0.0.1:7000"}, std::vector<std::uint8_t>(16, 9)});
+}
+
+}  // namespace
+
+TEST_CASE("option --invite joins the invite's room and dials its addresses", "[cli][rooms]") {
+    for (const auto& args : both_forms("--invite", sample_invite())) {
+        auto o = parse_ok(args);
+        REQUIRE(o.invite);
+        CHECK(o.invite->secret == std::vector<std::uint8_t>(16, 9));
+        CHECK(o.room == "garden");
+        CHECK(o.joins ==
+              std::vector<protocol::host_port>{{"192.0.2.7", 7447}, {"127.0.0.1", 7000}});
+    }
+    // --join adds to them, without repeats; --room may say the same room.
+    auto o = parse_ok({"--join", "127.0.0.1:7000", "--invite", sample_invite(), "--join",
+                       "10.0.0.1:1", "--room", "garden"});
+    CHECK(o.joins == std::vector<protocol::host_port>{
+                         {"127.0.0.1", 7000}, {"10.0.0.1", 1}, {"192.0.2.7", 7447}});
+}
+
+TEST_CASE("a bad --invite is one sentence, without the usage", "[cli][rooms]") {
+    std::string typo = sample_invite();
+    typo[10] = typo[10] == 'a' ? 'b' : 'a';
+    auto r = parse_cli({"--invite", typo});
+    CHECK_FALSE(r.opts);
+    CHECK(r.error ==
+          "--invite: the invite has a typo: its check character does not match; copy the whole "
+          "invite again");
+    CHECK_FALSE(r.show_usage);
+    CHECK_THAT(parse_error({"--invite", "192.0.2.7:7447"}), StartsWith("--invite: not a confab"));
+    CHECK(parse_error({"--invite"}) == "--invite needs a value");
+    CHECK(parse_cli({"--frobnicate"}).show_usage);
+}
+
+TEST_CASE("the room's secret comes from one place: --invite, --secret-file or --open",
+          "[cli][rooms]") {
+    auto defaults = parse_ok({});
+    CHECK_FALSE(defaults.invite);
+    CHECK(defaults.secret_file.empty());
+    CHECK_FALSE(defaults.open);
+    CHECK(parse_ok({"--open"}).open);
+    CHECK(parse_ok({"--secret-file", "/run/pass"}).secret_file == "/run/pass");
+    CHECK(parse_ok({"--secret-file=/run/pass"}).secret_file == "/run/pass");
+
+    CHECK(parse_error({"--open", "--invite", sample_invite()}) ==
+          "--open means a room without a secret; it cannot go with --invite");
+    CHECK(parse_error({"--secret-file", "/p", "--open"}) ==
+          "--open means a room without a secret; it cannot go with --secret-file");
+    CHECK_THAT(parse_error({"--invite", sample_invite(), "--secret-file", "/p"}),
+               Contains("use one of them"));
+    CHECK_THAT(parse_error({"--invite", sample_invite(), "--invite", sample_invite()}),
+               Contains("--invite can be given once"));
+    CHECK(parse_error({"--room", "lobby", "--invite", sample_invite()}) ==
+          "--room lobby and the invite's room #garden differ; leave out --room");
+    CHECK_THAT(parse_error({"--open=yes"}), Contains("takes no value"));
+    CHECK_THAT(parse_error({"--secret-file="}), Contains("needs a file"));
+}
+
+TEST_CASE("usage mentions the room options", "[cli][rooms]") {
+    for (const char* flag : {"--invite", "--secret-file", "--open"}) {
+        CHECK_THAT(usage(), Contains(flag));
+    }
 }

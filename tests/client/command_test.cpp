@@ -150,7 +150,7 @@ TEST_CASE("a nick with a space is refused with the reason", "[command]") {
                Catch::Matchers::StartsWith("a nick cannot contain spaces"));
 }
 
-TEST_CASE("/me ACTION is an emote; without an action it is a usage error", "[command]") {
+TEST_CASE("/me ACTION is an emote, without an action it is a usage error", "[command]") {
     auto c = parse_command("/me waves at  everyone ");
     REQUIRE(std::holds_alternative<cmd_me>(c));
     CHECK(std::get<cmd_me>(c).text == "waves at  everyone");
@@ -187,4 +187,16 @@ TEST_CASE("/accept, /reject and /cancel take one transfer id, any case", "[comma
     CHECK_THAT(error_of(parse_command("/accept")), Contains("usage: /accept ID"));
     CHECK_THAT(error_of(parse_command("/cancel a b")), Contains("usage: /cancel ID"));
     CHECK(std::holds_alternative<cmd_files>(parse_command("/files")));
+}
+
+TEST_CASE("/join takes one invite, /invite takes nothing", "[command][rooms]") {
+    auto j = parse_command("/join confab1ABCdef");
+    REQUIRE(std::holds_alternative<cmd_join>(j));
+    CHECK(std::get<cmd_join>(j).invite == "confab1ABCdef");  // parse_invite reads any case
+    CHECK_THAT(error_of(parse_command("/join")), Contains("usage: /join INVITE"));
+    CHECK_THAT(error_of(parse_command("/join a b")), Contains("usage: /join INVITE"));
+    CHECK(std::holds_alternative<cmd_invite>(parse_command("/invite")));
+    CHECK_THAT(error_of(parse_command("/invite bob")), Contains("takes no arguments"));
+    CHECK_THAT(help_text(), Contains("/join INVITE"));
+    CHECK_THAT(help_text(), Contains("/invite"));
 }

@@ -88,7 +88,7 @@ TEST_CASE("jitter spreads the delays of identical failures") {
     CHECK(delays.size() > 10);
 }
 
-TEST_CASE("a success resets the failures; a disconnect allows a redial after the initial delay") {
+TEST_CASE("a success resets the failures, a disconnect allows a redial after the initial delay") {
     address_book book(policy(), 100, 3);
     book.add("h:1");
     book.dial_failed("h:1", t0);

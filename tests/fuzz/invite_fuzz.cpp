@@ -1,9 +1,5 @@
 // Fuzzes core::parse_invite with text as a user would paste it. Parsing never throws, gives the
 // same answer twice, and a refusal always says why.
-//
-// PENDING: core/invite.hpp comes from another branch; this target is left out of
-// tests/fuzz/CMakeLists.txt until it is merged (see tests/fuzz/README.md). Once the invite type
-// has a way back to text, add the round trip here: parse(format(parse(x))) == parse(x).
 
 #include <string>
 

@@ -327,6 +327,7 @@ TEST_CASE("a transfer whose sender was killed half-way resumes and sends only th
     write_random_file(file, size, 2);
     const std::vector<std::string> alice_args = {
         "--data-dir", (alice_data.path() / "data").string(), "--upload-limit", "8M"};
+    seed_shared_secret(alice_data.path() / "data", "lobby");
 
     two_peers p(alice_args, {"--accept-files"});
     const std::string alice_listen = p.alice->listen();
@@ -379,6 +380,7 @@ TEST_CASE("a transfer whose receiver was killed half-way resumes from its part f
     const std::vector<std::string> bob_args = {
         "--accept-files", "--data-dir", (bob_dirs.path() / "data").string(), "--downloads",
         downloads.string()};
+    seed_shared_secret(bob_dirs.path() / "data", "lobby");
 
     two_peers p({"--upload-limit", "8M"}, bob_args);
     const std::string bob_id = p.bob->peer_id();

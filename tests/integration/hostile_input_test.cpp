@@ -100,18 +100,18 @@ TEST_CASE(
         attacker.send(std::string(4, '\0') + "abcd");
     }
     SECTION("a valid hello, then invalid JSON") {
-        attacker.send(frame(hello_from(me.peer_id()).dump()));
+        attacker.send(frame(member_hello(me.peer_id(), "mallory", attacker).dump()));
         attacker.send(frame("{\"type\":\"chat\", \"env\": {"));
     }
     SECTION("a number too large for a double, after a valid hello") {
-        attacker.send(frame(hello_from(me.peer_id()).dump()));
+        attacker.send(frame(member_hello(me.peer_id(), "mallory", attacker).dump()));
         attacker.send(frame(R"({"type":"ping","nonce":1,"x":1e400})"));
     }
     SECTION("a chat message without a signature, after a valid hello") {
         nlohmann::json env = {{"room", "lobby"},     {"author", me.peer_id()},
                               {"nick", "mallory"},   {"seq", 1},
                               {"ts", 1700000000000}, {"body", "unsigned"}};
-        attacker.send(frame(hello_from(me.peer_id()).dump()));
+        attacker.send(frame(member_hello(me.peer_id(), "mallory", attacker).dump()));
         attacker.send(frame(nlohmann::json{{"type", "chat"}, {"envelope", env}}.dump()));
     }
     SECTION("peer lists before any hello (an acceptor hears nothing but hello first)") {
@@ -132,7 +132,7 @@ TEST_CASE("a hello that claims another peer id than the TLS key proves is refuse
     auto attacker = tls_connection::dial(port_of(mesh.target->listen()), me);
     REQUIRE(attacker.ok());
     // bob's id, claimed by a key that is not bob's.
-    attacker.send(frame(hello_from(mesh.b->peer_id()).dump()));
+    attacker.send(frame(member_hello(mesh.b->peer_id(), "mallory", attacker).dump()));
     CHECK(attacker.wait_closed(5s));
     // Closed before the target said anything: no hello, no peers, no messages.
     CHECK(attacker.received().empty());

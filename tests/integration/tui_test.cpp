@@ -135,6 +135,8 @@ struct tui_with_bob {
         // so the terminal's state is read while the shell waits). It reads from a fresh open
         // of /dev/tty: stdin's flags are what stdin_flags records, and may not allow it.
         bool through_shell = false;
+        // Both peers in an open room (--open): no secret.
+        bool open = false;
     };
 
     temp_dir files;  // alice's data and downloads, and what the wrapper shell records
@@ -147,7 +149,9 @@ struct tui_with_bob {
     explicit tui_with_bob(options o) {
         peer_options ob;
         ob.nick = "bob";
+        if (o.open) ob.extra_args = {"--open"};
         bob = start_peer(ob);
+        seed_shared_secret(files.path() / "data", "lobby");
 
         std::vector<std::string> confab = {confab_binary(),
                                            "--nick",
@@ -162,6 +166,7 @@ struct tui_with_bob {
                                            (files.path() / "downloads").string(),
                                            "--log-level",
                                            "debug"};
+        if (o.open) confab.push_back("--open");
         tmux_options t;
         t.cols = o.cols;
         t.rows = o.rows;
@@ -703,6 +708,56 @@ TEST_CASE("a bad command shows a one-line explanation and sends nothing", "[inte
     f.type_line("still here");
     f.bob->wait_for(is_message_with_text("still here"), 5s, "a message after the bad command");
     CHECK(f.bob->count(is_event("message")) == 1);
+}
+
+TEST_CASE("the pane shows the invite to the room, whole on one row, and /invite repeats it",
+          "[integration][tui][rooms]") {
+    // Wide enough that the invite fits the pane beside the peer list.
+    tui_with_bob f({.cols = 120});
+    const std::regex invite_row(" *(confab1[a-z2-7]+)");
+    auto find_invite = [&](const std::string& screen) {
+        std::vector<std::string> found;
+        std::smatch m;
+        for (const auto& row : lines_of(screen)) {
+            const auto part = pane_part(row);
+            const auto at = part.find("confab1");
+            if (at == std::string::npos) continue;
+            std::string rest = part.substr(at);
+            if (std::regex_match(rest, m, invite_row)) found.push_back(m[1]);
+        }
+        return found;
+    };
+    auto screen = f.tui->wait_for_screen(
+        [&](const std::string& s) {
+            return s.find("invite others with: confab --invite") != std::string::npos &&
+                   !find_invite(s).empty();
+        },
+        5s, "the invite line");
+    INFO(screen);
+    const auto invite = find_invite(screen).front();
+    // It is the room's: bob, in the same room with the same secret, says it is his room.
+    const std::size_t from = f.bob->events().size();
+    f.bob->send_line("/join " + invite);
+    auto n = f.bob->wait_for(is_event("notice"), 5s, "bob's /join notice", from);
+    CHECK_THAT(n.str("message"), Catch::Matchers::Contains("the invite is for this room"));
+
+    f.type_line("/invite");
+    screen = f.tui->wait_for_screen(
+        [&](const std::string& s) { return find_invite(s).size() == 2; }, 5s, "/invite again");
+    CHECK(find_invite(screen).back() == invite);
+    CHECK(row_of(screen, 0).starts_with(" confab  #lobby  alice"));
+}
+
+TEST_CASE("an open room says so in the title and the pane", "[integration][tui][rooms]") {
+    tui_with_bob f({.open = true});
+    auto screen = f.tui->wait_for_screen(
+        [](const std::string& s) {
+            return s.find("#lobby is open: it has no secret") != std::string::npos;
+        },
+        5s, "the open-room notice");
+    INFO(screen);
+    CHECK(row_of(screen, 0).starts_with(" confab  #lobby (open)  alice"));
+    CHECK(screen.find("--invite") == std::string::npos);
 }
 
 TEST_CASE("/quit exits 0, restores the terminal and says bye to the peer", "[integration][tui]") {

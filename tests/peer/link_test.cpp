@@ -57,6 +57,7 @@ protocol::hello make_hello(char id_char, std::string nick, std::uint16_t port) {
     h.nick = std::move(nick);
     h.listen_port = port;
     h.rooms = {"lobby"};
+    h.room_id = std::string(32, '0');  // the link carries it; the node checks it
     return h;
 }
 

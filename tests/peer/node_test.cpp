@@ -17,6 +17,7 @@
 
 #include "core/envelope_signature.hpp"
 #include "core/identity.hpp"
+#include "core/room_secret.hpp"
 #include "protocol/frame.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -108,6 +109,7 @@ struct raw_neighbour {
         h.peer_id = key.peer_id();
         h.nick = "mallory";
         h.rooms = {"lobby"};
+        h.room_id = core::open_room_keys("lobby").room_id;  // the test nodes' rooms are open
         send(h);
         REQUIRE(run_until(io, [&] { return target.events.up.size() > neighbours_before; }));
     }

@@ -17,10 +17,13 @@ constexpr std::uint64_t two_to_53 = std::uint64_t{1} << 53;
 // Well-formed, not genuine: the parser checks a signature's form only (core verifies it).
 const std::string some_sig = std::string(64, 'a') + std::string(64, '0');
 
+const std::string some_room_id = "0123456789abcdef0123456789abcdef";
+const std::string some_proof = std::string(64, 'f');
+
 json hello_json() {
-    return {{"type", "hello"},    {"version", 1},        {"peer_id", alice},
-            {"nick", "alice"},    {"listen_port", 7447}, {"rooms", {"lobby", "dev"}},
-            {"features", {"tls"}}};
+    return {{"type", "hello"},      {"version", 1},          {"peer_id", alice},
+            {"nick", "alice"},      {"listen_port", 7447},   {"rooms", {"lobby", "dev"}},
+            {"features", {"tls"}},  {"room_id", some_room_id}, {"proof", some_proof}};
 }
 
 json envelope_json() {
@@ -211,7 +214,8 @@ TEST_CASE("hello accepts any version from 1, no rooms, port 0 and absent feature
 }
 
 TEST_CASE("hello with a missing field is malformed and names it") {
-    for (const auto* field : {"version", "peer_id", "nick", "listen_port", "rooms"}) {
+    for (const auto* field :
+         {"version", "peer_id", "nick", "listen_port", "rooms", "room_id", "proof"}) {
         CHECK(malformed_error(without(hello_json(), field)) ==
               "hello: field \"" + std::string(field) + "\" is missing");
     }
@@ -227,6 +231,11 @@ TEST_CASE("hello with an ill-typed or invalid field is malformed and names it") 
     CHECK(malformed_error(with(h, "version", 4294967296)) == version);
 
     CHECK(malformed_error(with(h, "peer_id", 5)) == R"(hello: field "peer_id" must be a string)");
+    CHECK(malformed_error(with(h, "room_id", "ABCDEF0123456789abcdef0123456789")) ==
+          R"(hello: field "room_id" is invalid: must be 32 lowercase hex digits)");
+    CHECK(malformed_error(with(h, "proof", "00")) ==
+          R"(hello: field "proof" is invalid: must be empty or 64 lowercase hex digits)");
+    CHECK(parsed_as<hello>(with(h, "proof", "")).proof.empty());
     CHECK(malformed_error(with(h, "peer_id", "abc")) ==
           R"(hello: field "peer_id" is invalid: peer id must be 52 characters (got 3))");
     CHECK(malformed_error(with(h, "nick", std::string(40, 'n'))) ==
@@ -305,7 +314,7 @@ TEST_CASE("chat is parsed with its envelope kept as received") {
     CHECK(c.raw == envelope_json());
 }
 
-TEST_CASE("chat carries an optional kind; plain text leaves it out of the envelope") {
+TEST_CASE("chat carries an optional kind, plain text leaves it out of the envelope") {
     CHECK(parsed_as<chat>(chat_json()).env.kind.empty());
     CHECK(parsed_as<chat>(chat_with("kind", "action")).env.kind == "action");
     // A kind from a newer peer is accepted, to be shown as plain text.
@@ -494,8 +503,9 @@ TEST_CASE("every message type survives serialize then parse") {
     c.raw = envelope_to_json(c.env);
     c.raw["sig"] = some_sig;
     const std::vector<message> messages = {
-        hello{1, alice, "alice", 7447, 3, {"lobby", "dev"}, {"tls", "files"}},
-        hello{1, bob, "bob", 0, 0, {}, {}},
+        hello{1, alice, "alice", 7447, 3, {"lobby", "dev"}, {"tls", "files"}, some_room_id,
+              some_proof},
+        hello{1, bob, "bob", 0, 0, {}, {}, some_room_id, ""},
         peers{{{alice, "127.0.0.1:7447"}, {bob, "[::1]:7448"}}},
         peers{},
         c,
@@ -519,7 +529,8 @@ TEST_CASE("serialize writes the type and every field") {
     CHECK(serialize(ping{5}) == R"({"nonce":5,"type":"ping"})");
     CHECK(serialize(bye{}) == R"({"reason":"","type":"bye"})");
     CHECK(
-        json::parse(serialize(hello{1, alice, "alice", 7447, 2, {"lobby"}, {}})) ==
+        json::parse(serialize(
+            hello{1, alice, "alice", 7447, 2, {"lobby"}, {}, some_room_id, some_proof})) ==
         with(with(with(hello_json(), "rooms", {"lobby"}), "features", json::array()), "links", 2));
     CHECK(json::parse(serialize(parsed_as<peers>(peers_json()))) == peers_json());
 }

@@ -10,7 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/base32.hpp"
 #include "core/envelope_signature.hpp"
+#include "core/room_secret.hpp"
 #include "tests/support/wire.hpp"
 
 namespace confab::test {
@@ -128,17 +130,26 @@ fake_peer::fake_peer(peer_process& target, std::string nick)
     if (!connection_.ok()) {
         throw std::runtime_error("fake peer could not connect: " + connection_.error());
     }
-    nlohmann::json hello = {{"type", "hello"},
-                            {"version", 1},
-                            {"peer_id", id()},
-                            {"nick", nick_},
-                            {"listen_port", 0},
-                            {"rooms", {"lobby"}},
-                            {"features", nlohmann::json::array()}};
+    const auto hello = member_hello(id(), nick_, connection_);
     if (!connection_.send(frame(hello.dump()), 5s)) {
         throw std::runtime_error("fake peer could not send its hello");
     }
     target.wait_for(is_peer_up(id()), 5s, "peer_up for the fake peer " + nick_);
+}
+
+nlohmann::json member_hello(const std::string& peer_id, const std::string& nick,
+                            const tls_connection& c, const std::string& room) {
+    const auto secret = core::base32_decode(shared_test_secret);
+    const auto keys = core::derive_room_keys(room, *secret);
+    return {{"type", "hello"},
+            {"version", 1},
+            {"peer_id", peer_id},
+            {"nick", nick},
+            {"listen_port", 0},
+            {"rooms", {room}},
+            {"features", nlohmann::json::array()},
+            {"room_id", keys.room_id},
+            {"proof", core::room_proof(keys, c.exporter(), core::proof_role::dialler, peer_id)}};
 }
 
 nlohmann::json fake_peer::envelope(const std::string& body) {

@@ -54,6 +54,11 @@ private:
     std::size_t frames_returned_ = 0;
 };
 
+// A hello as a member of the tests' shared room sends it when it dialled `c`: the room id
+// and the proof for that connection, from shared_test_secret (peer_process.hpp).
+nlohmann::json member_hello(const std::string& peer_id, const std::string& nick,
+                            const tls_connection& c, const std::string& room = "lobby");
+
 // A peer of our own making: its own Ed25519 identity, one connection to `target`.
 class fake_peer {
 public:

@@ -123,7 +123,24 @@ static std::string confab_binary() {
     return other && *other ? other : CONFAB_BINARY;
 }
 
+void seed_shared_secret(const std::filesystem::path& data_dir, const std::string& room) {
+    std::filesystem::create_directories(data_dir);
+    const auto file = data_dir / "secrets.json";
+    const std::string contents =
+        nlohmann::json{{room, std::string(shared_test_secret)}}.dump() + "\n";
+    // O_EXCL: an existing file (a restarted peer's) is left as it is.
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        if (errno == EEXIST) return;
+        throw_errno("create " + file.string());
+    }
+    const ssize_t n = ::write(fd, contents.data(), contents.size());
+    ::close(fd);
+    if (n != static_cast<ssize_t>(contents.size())) throw_errno("write " + file.string());
+}
+
 void peer_process::spawn() {
+    if (options_.shared_secret) seed_shared_secret(dir_ / "data", options_.room);
     const std::string binary = confab_binary();
     std::vector<std::string> args = {binary,        "--headless",
                                      "--nick",      options_.nick,

@@ -52,7 +52,18 @@ struct peer_options {
     std::string log_level = "debug";
     // Appended after the flags above, e.g. an unknown flag for the start-up tests.
     std::vector<std::string> extra_args;
+    // Seed the data dir with shared_test_secret for `room` (seed_shared_secret), so that test
+    // peers joined by address alone are in one room, as if each had used the others' invite.
+    // False: the peer makes its own random secret, as a user's first start does.
+    bool shared_secret = true;
 };
+
+// The room secret every test peer shares unless told otherwise: base32 of "confab test room".
+inline constexpr std::string_view shared_test_secret = "mnxw4ztbmiqhizltoqqhe33pnu";
+
+// Writes DATA/secrets.json (mode 0600) holding shared_test_secret for `room`, unless the file
+// exists (a restarted peer keeps what it has). For peers started with their own --data-dir.
+void seed_shared_secret(const std::filesystem::path& data_dir, const std::string& room);
 
 // One confab process with its own temp dir (data dir, downloads, stderr.log), which the
 // destructor kills (when still running), reaps and removes. Set CONFAB_KEEP_TMP=1 to keep the

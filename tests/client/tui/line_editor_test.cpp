@@ -221,7 +221,7 @@ TEST_CASE("backspace and delete remove one unit", "[line_editor]") {
     CHECK(h.text().empty());
 }
 
-TEST_CASE("Ctrl-K and Ctrl-U kill to the end and to the start; Ctrl-Y yanks", "[line_editor]") {
+TEST_CASE("Ctrl-K and Ctrl-U kill to the end and to the start, Ctrl-Y yanks", "[line_editor]") {
     use_utf8();
     auto e = with_text("hello big world");
     e.home();
