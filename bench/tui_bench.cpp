@@ -155,7 +155,10 @@ public:
                   "--downloads",
                   (files_.path() / "downloads").string(),
                   "--log-level",
-                  o.log_level};
+                  o.log_level,
+                  // bob sends --messages as fast as it can: a flood by the default limit
+                  "--max-rate",
+                  "100000"};
         tui_ = std::make_unique<tmux_session>(t);
         bob_->wait_for(
             [](const event& e) { return e.name() == "peer_up" && e.str("nick") == "alice"; },

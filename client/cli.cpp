@@ -1,6 +1,7 @@
 #include "client/cli.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 
 #include "core/data_dir.hpp"
@@ -52,6 +53,8 @@ std::string usage() {
            "  --accept-files      accept every file offered (for bots and tests)\n"
            "  --max-file-size SIZE  refuse larger offers (default 4G; suffixes k, M, G, T)\n"
            "  --upload-limit RATE  bytes per second per upload, e.g. 10M (default: none)\n"
+           "  --max-rate N         new messages a second one author may send through this\n"
+           "                       peer, in bursts of 10N; more is dropped (default: 200)\n"
            "  --log-level LEVEL   what goes to stderr (default: info)\n"
            "  --help, --version\n";
 }
@@ -113,7 +116,7 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         if (flag != "--nick" && flag != "--listen" && flag != "--join" && flag != "--room" &&
             flag != "--data-dir" && flag != "--downloads" && flag != "--log-level" &&
             flag != "--max-file-size" && flag != "--upload-limit" && flag != "--invite" &&
-            flag != "--secret-file") {
+            flag != "--secret-file" && flag != "--max-rate") {
             return fail("unknown option \"" + args[i] + "\"");
         }
         auto v = value();
@@ -158,6 +161,16 @@ cli_result parse_cli(const std::vector<std::string>& args) {
                             *v + "\")");
             }
             (flag == "--max-file-size" ? o.max_file_size : o.upload_limit) = *size;
+        } else if (flag == "--max-rate") {
+            char* end = nullptr;
+            errno = 0;
+            const unsigned long n = std::strtoul(v->c_str(), &end, 10);
+            if (v->empty() || *end != '\0' || errno != 0 || n < 1 || n > 1'000'000 ||
+                (*v)[0] == '-' || (*v)[0] == '+') {
+                return fail("--max-rate must be a number of messages a second from 1 to 1000000 "
+                            "(got \"" + *v + "\")");
+            }
+            o.max_rate = static_cast<std::uint32_t>(n);
         } else if (flag == "--log-level") {
             if (!core::parse_log_level(*v, &o.log_level)) {
                 return fail("--log-level must be error, warn, info or debug (got \"" + *v + "\")");

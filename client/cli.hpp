@@ -34,6 +34,7 @@ struct options {
     bool accept_files = false;                       // accept every offer (bots, tests)
     std::uint64_t max_file_size = std::uint64_t{4} << 30;  // larger offers are refused
     std::uint64_t upload_limit = 0;                  // bytes/s per upload; 0: no limit
+    std::uint32_t max_rate = 200;  // new messages a second per author (peer::node_config)
     core::log_level log_level = core::log_level::info;
     bool log_level_explicit = false;
 };

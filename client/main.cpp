@@ -68,6 +68,8 @@ int run(const client::options& opts, const std::optional<std::string>& passphras
     config.files.auto_accept = opts.accept_files;
     config.files.max_file_size = opts.max_file_size;
     config.files.worker.upload_limit = opts.upload_limit;
+    config.author_rate = opts.max_rate;
+    config.author_burst = 10.0 * opts.max_rate;
 
     asio::io_context io{1};
     // Created before the terminal UI: curses installs its own handlers for these unless

@@ -45,16 +45,18 @@ struct link_limits {
     std::size_t max_queue_bytes = 8 * 1024 * 1024;
     // How long a closing link may take to flush its last frames (bye, error).
     std::chrono::steady_clock::duration flush_grace = 2s;
-    // Frames a neighbour may send, on average per second and in one burst. Every message of
-    // the mesh crosses each link about once, so this is a busy mesh's whole rate with room to
-    // spare (mesh_bench floods ~5000 a second at 10 peers); what is over it is dropped
-    // unread, so that one neighbour cannot make us parse, verify and forward without end.
-    double frame_rate = 2000;
-    double frame_burst = 10000;
+    // Frames a neighbour may send, on average per second and in one burst, whatever they are.
+    // Every message of the mesh crosses each link about once, so this is a whole room's rate
+    // and then some: it is the backstop against raw frame floods (pings, peer lists, copies,
+    // messages under thousands of throwaway keys). Chat from one author has its own, tighter
+    // limit (node_config::author_rate), which does not punish the relays in between. What is
+    // over this one is dropped unread.
+    double frame_rate = 5000;
+    double frame_burst = 20000;
     // Each dropped frame also takes a token from this bucket (refilled at drop_rate a second):
     // a neighbour that keeps sending over the limit is cut within about a second of flooding.
-    double drop_patience = 2000;
-    double drop_rate = 200;
+    double drop_patience = 5000;
+    double drop_rate = 500;
 };
 
 // A frame ready to write, shared by every link a broadcast goes to.

@@ -627,6 +627,8 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
         frames_seen_.insert(digest);
         return;
     }
+    // Before the signature check, which is the expensive part: a flood costs us a lookup.
+    if (!author_may_speak(from, from_id, chat.env.author)) return;
     // Checked before the id is remembered, so that a forged copy arriving first cannot make
     // us drop the genuine message behind it.
     if (auto problem = core::verify_envelope(chat.raw); !problem.empty()) {
@@ -675,6 +677,34 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
     }
     sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author, chat.env.body,
                       chat.env.ts, false, chat.env.kind == "action"});
+}
+
+bool node::author_may_speak(peer_link& from, const std::string& from_id,
+                            const std::string& author) {
+    constexpr std::size_t max_author_budgets = 10000;
+    const auto now = std::chrono::steady_clock::now();
+    auto it = author_budgets_.find(author);
+    if (it == author_budgets_.end()) {
+        if (author_budgets_.size() >= max_author_budgets) author_budgets_.clear();
+        it = author_budgets_
+                 .emplace(author, author_budget{{config_.author_rate, config_.author_burst, now},
+                                                {config_.author_rate / 10,
+                                                 config_.author_patience, now}})
+                 .first;
+    }
+    if (it->second.messages.take(now)) return true;
+    auto& dropped = rejected_["over the author's rate"];
+    if (++dropped == 1 || dropped % 1000 == 0) {
+        core::log(core::log_level::warn, component, "author ", author, " writes more than ",
+                  static_cast<long>(config_.author_rate), " messages a second: dropped ",
+                  dropped, " so far");
+    }
+    if (from_id == author && !it->second.patience.take(now) && !from.closing()) {
+        from.close("flooding: wrote more than " + std::to_string(static_cast<long>(config_.author_rate)) +
+                       " messages a second for too long",
+                   "flooding");
+    }
+    return false;
 }
 
 void node::reject_envelope(const std::string& from_id, const std::string& id,

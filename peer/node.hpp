@@ -58,6 +58,14 @@ struct node_config {
     // ... and so are handshakes in progress: each costs a TLS handshake (key exchange and
     // signatures), and a crowd of slow ones must not starve the neighbours' messages.
     std::size_t max_handshakes = 16;
+    // New messages one author may put into the room, per second and in one burst: far above
+    // typing, enough for a bot or a pasted log of a few thousand lines. Over it, that author's new messages are dropped
+    // (not delivered, not forwarded) by every peer, so a flood dies at its first hop; the
+    // relays in between are never blamed. A neighbour that floods its *own* messages is cut
+    // off once author_patience of them have been dropped (forgiven at a tenth of the rate).
+    double author_rate = 200;   // --max-rate
+    double author_burst = 2000;
+    double author_patience = 1000;
     // A neighbour that closed a duplicate link keeps its place this long while the link it
     // kept finishes its handshake here, so that the user sees no down-and-up.
     std::chrono::steady_clock::duration replacement_grace = std::chrono::seconds(5);
@@ -202,6 +210,15 @@ private:
     std::size_t inbound_ = 0;
     std::size_t handshaking_ = 0;  // inbound connections not yet neighbours
     std::unordered_set<std::string> room_refusals_told_;  // peer ids the user heard about
+    struct author_budget {
+        core::token_bucket messages;
+        core::token_bucket patience;
+    };
+    // By author id; forgotten all at once when it grows past max_author_budgets (a flood of
+    // fresh keys is the per-link limit's business).
+    std::unordered_map<std::string, author_budget> author_budgets_;
+    // False when `author` is over its rate; may close `from` (the author itself) for flooding.
+    bool author_may_speak(peer_link& from, const std::string& from_id, const std::string& author);
     std::size_t dialling_ = 0;
     std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
     std::uint64_t neighbour_serial_ = 0;

@@ -295,3 +295,16 @@ TEST_CASE("usage mentions the room options", "[cli][rooms]") {
         CHECK_THAT(usage(), Contains(flag));
     }
 }
+
+TEST_CASE("cli: --max-rate takes a positive number of messages a second") {
+    auto ok = parse_cli({"--max-rate", "2000"});
+    REQUIRE(ok.opts);
+    CHECK(ok.opts->max_rate == 2000);
+    CHECK(parse_cli({}).opts->max_rate == 200);
+    for (const char* bad : {"0", "-5", "1.5", "lots", "", "1000001"}) {
+        auto r = parse_cli({"--max-rate", bad});
+        INFO(bad);
+        CHECK_FALSE(r.opts);
+        CHECK_THAT(r.error, Catch::Matchers::Contains("--max-rate must be a number"));
+    }
+}

@@ -165,7 +165,10 @@ struct tui_with_bob {
                                            "--downloads",
                                            (files.path() / "downloads").string(),
                                            "--log-level",
-                                           "debug"};
+                                           "debug",
+                                           // bob pastes 10,000 lines at once in one test
+                                           "--max-rate",
+                                           "2000"};
         if (o.open) confab.push_back("--open");
         tmux_options t;
         t.cols = o.cols;

@@ -558,3 +558,16 @@ TEST_CASE("canonical_bytes sorts keys, has no whitespace and keeps UTF-8 unescap
     CHECK(canonical_bytes(json::parse(R"({ "b" : 1, "a" : { "d" : [1, 2], "c" : "x" } })")) ==
           R"({"a":{"c":"x","d":[1,2]},"b":1})");
 }
+
+TEST_CASE("a chat envelope over 64 KiB is malformed, whatever field makes it so") {
+    auto env = envelope_json();
+    env["padding"] = std::string(max_envelope_bytes, 'x');  // an unknown field, kept and forwarded
+    const json msg = {{"type", "chat"}, {"envelope", env}};
+    const auto r = parse_message(msg.dump());
+    REQUIRE(r.status == parse_status::malformed);
+    CHECK_THAT(r.error, Catch::Matchers::StartsWith("chat: field \"envelope\" is ") &&
+                            Catch::Matchers::EndsWith(" bytes; the limit is 65536"));
+    env["padding"] = std::string(1000, 'x');
+    CHECK(parse_message(json{{"type", "chat"}, {"envelope", env}}.dump()).status ==
+          parse_status::ok);
+}
