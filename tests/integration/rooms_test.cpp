@@ -93,13 +93,15 @@ TEST_CASE("ready carries an invite to the room at the bound address, and open: f
     CHECK(again.str("room") == "garden");
 }
 
-TEST_CASE("secrets.json is 0600 and keeps the room's secret across restarts",
+TEST_CASE("secrets.json and the identity key are 0600; the secret survives restarts",
           "[integration][rooms]") {
     peer_options o = own_secret();
     auto p = start_peer(o);
     const auto first = parse(invite_of(*p));
     struct stat st {};
     REQUIRE(::stat(secrets_of(*p).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(::stat((p->dir() / "data" / "identity.pem").c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
     const auto json = nlohmann::json::parse(confab::core::read_file(secrets_of(*p)));
     CHECK(json.at("lobby") == confab::core::base32_encode(first.secret));
