@@ -4,16 +4,11 @@
 #include <random>
 
 #include "core/message_id.hpp"
+#include "core/sha256.hpp"  // hex_value
 
 namespace confab::core {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 // Per process, so that nobody can craft ids that all land in one bucket of our table.
 const std::uint64_t hash_seed = std::random_device{}() * 0x9e3779b97f4a7c15ULL;

@@ -8,12 +8,6 @@ namespace confab::core {
 
 namespace {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
 // The first 64 bits of a lowercase hex SHA-256; any other string is hashed first (tests).
 std::uint64_t prefix64(const std::string& text) {
     const bool digest = text.size() == 64 && std::all_of(text.begin(), text.end(),

@@ -67,6 +67,12 @@ void sha256_hasher::update(std::string_view bytes) {
     update(std::as_bytes(std::span(bytes)));
 }
 
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
 std::string to_hex(std::span<const std::uint8_t> bytes) {
     constexpr std::string_view hex = "0123456789abcdef";
     std::string out;

@@ -48,6 +48,8 @@ private:
 
 // Lowercase hex of bytes (digests, signatures): two characters a byte.
 std::string to_hex(std::span<const std::uint8_t> bytes);
+// The value of one lowercase hex digit, or -1.
+int hex_value(char c);
 
 // Lowercase hex SHA-256 of bytes in memory (message ids, frame digests): one call, no hasher.
 std::string sha256_hex(std::string_view bytes);

@@ -134,8 +134,7 @@ std::string check_transfer_id(std::string_view id) {
         return "transfer id must be " + std::to_string(transfer_id_digits) + " characters (got " +
                std::to_string(id.size()) + ")";
     }
-    const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
-    if (!std::all_of(id.begin(), id.end(), is_hex)) {
+    if (!is_lower_hex(id)) {
         return "transfer id must contain only the characters 0-9 and a-f";
     }
     return {};

@@ -125,22 +125,16 @@ std::string check_signature(std::string_view sig) {
         return "signature must be " + std::to_string(signature_hex_length) + " hex digits (got " +
                std::to_string(sig.size()) + ")";
     }
-    // Lowercase only, so that each signature has one spelling.
-    const auto is_hex = [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); };
-    if (!std::all_of(sig.begin(), sig.end(), is_hex)) {
+    if (!is_lower_hex(sig)) {
         return "signature must contain only the characters 0-9 and a-f";
     }
     return {};
 }
 
-namespace {
-
 bool is_lower_hex(std::string_view s) {
     return std::all_of(s.begin(), s.end(),
                        [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
-
-}  // namespace
 
 std::string check_room_id(std::string_view id) {
     if (id.size() != 32 || !is_lower_hex(id)) return "must be 32 lowercase hex digits";

@@ -22,6 +22,8 @@ inline constexpr std::size_t max_hello_rooms = 16;
 inline constexpr std::size_t max_hello_features = 32;
 
 bool is_valid_utf8(std::string_view s);
+// Only 0-9 and a-f (ids, digests, signatures and proofs have one spelling each).
+bool is_lower_hex(std::string_view s);
 
 // 1..32 bytes of UTF-8, no whitespace or control characters.
 std::string check_nick(std::string_view nick);
