@@ -190,6 +190,8 @@ asio::awaitable<void> node::accept_loop() {
             continue;
         }
         socket.set_option(tcp::no_delay(true), ec);
+        // Counted here, not when serve() starts: the next accept must already see it.
+        ++handshaking_;
         asio::co_spawn(io_, serve(peer_stream(std::move(socket), tls_), {}),
                        log_exceptions("inbound connection"));
     }
@@ -319,8 +321,8 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         }
         ~in_progress() { done(); }
     } dialling{outbound ? &dialling_ : nullptr};
-    // An inbound connection counts as a handshake until it is a neighbour or gone.
-    if (!outbound) ++handshaking_;
+    // An inbound connection counts as a handshake (from its accept) until it is a neighbour
+    // or gone.
     in_progress handshaking{outbound ? nullptr : &handshaking_};
     std::error_code ec;
     const auto remote = socket.lowest_layer().remote_endpoint(ec);

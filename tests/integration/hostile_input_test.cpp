@@ -1,7 +1,9 @@
 // A client misbehaves on a peer's port, in plain TCP or inside TLS: the peer closes that one
 // connection and keeps serving the honest peers that joined through it.
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -177,5 +179,25 @@ TEST_CASE("a connection that says nothing is told nothing and closed after the h
         CHECK(closed);
         CHECK(test_clock::now() - start < 10s);
     }
+    mesh.check_chat_still_works();
+}
+
+TEST_CASE("connections beyond the cap on handshakes in progress are closed at once",
+          "[integration][hostile]") {
+    target_with_two_peers mesh;
+    const auto port = port_of(mesh.target->listen());
+    // 16 silent connections hold every handshake slot (node_config::max_handshakes) ...
+    std::vector<std::unique_ptr<raw_connection>> holders;
+    for (int i = 0; i < 16; ++i) holders.push_back(std::make_unique<raw_connection>(port));
+    // ... so the next ones are closed without waiting for any deadline. (Accepts are handled
+    // in order, so by the time these are accepted the 16 are counted.)
+    int closed_at_once = 0;
+    for (int i = 0; i < 4; ++i) {
+        raw_connection extra(port);
+        if (extra.wait_closed(2s)) ++closed_at_once;
+    }
+    INFO(mesh.target->describe());
+    CHECK(closed_at_once == 4);
+    // The honest neighbours, already connected, never noticed.
     mesh.check_chat_still_works();
 }
