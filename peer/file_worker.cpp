@@ -1,6 +1,6 @@
 #include "peer/file_worker.hpp"
 
-#include <sched.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,6 +41,8 @@
 namespace confab::peer {
 
 namespace {
+// Added to the worker thread's nice value (Linux sets it per thread).
+constexpr int worker_niceness = 10;
 
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
@@ -1013,12 +1015,11 @@ file_worker::file_worker(asio::any_io_executor loop, file_worker_config config, 
     core::log(core::log_level::debug, component, "file service listening on ", config.listen_host,
               ":", port_);
     thread_ = std::thread([s = state_.get()] {
-        // File work yields the CPU to chat: under SCHED_IDLE any ordinary thread that wakes
-        // (this peer's loop, other peers' loops) preempts the worker at once, so a transfer
-        // only gets slower on a busy machine, never the conversation. (nice 10 still let
-        // the worker finish its slice first: chat p99 +20 ms during five transfers.)
-        const sched_param idle{};
-        ::sched_setscheduler(0, SCHED_IDLE, &idle);
+        // File work yields the CPU to chat: on a busy machine the loop (and other peers'
+        // loops) run first, and a transfer only gets slower, never the conversation. Not
+        // SCHED_IDLE, although chat latency was better with it: with both cores busy (a
+        // compiler, say) it starved transfers outright, and 30 s test deadlines ran out.
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), worker_niceness);
         s->run();
     });
 }
