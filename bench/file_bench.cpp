@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -17,6 +18,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -150,11 +152,35 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& in, const s
     return pid;
 }
 
-int wait_child(pid_t pid) {
+// Waits for a child; adds the CPU seconds (user + system) it used to *cpu_s when given.
+int wait_child(pid_t pid, double* cpu_s = nullptr) {
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    struct rusage usage {};
+    while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    if (cpu_s) {
+        auto seconds = [](const timeval& t) {
+            return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+        };
+        *cpu_s += seconds(usage.ru_utime) + seconds(usage.ru_stime);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// CPU seconds (user + system, all threads) a running process has used so far, from
+// /proc/PID/stat, at the clock tick's resolution (10 ms).
+double cpu_seconds(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto after_name = stat.rfind(')');  // the name may hold spaces
+    if (after_name == std::string::npos) return 0;
+    std::istringstream fields(stat.substr(after_name + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    // Fields 3..13 come first; utime and stime are fields 14 and 15.
+    for (int i = 3; i <= 13; ++i) fields >> field;
+    fields >> utime >> stime;
+    return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // True once something listens on 127.0.0.1:port (from /proc/net/tcp, so that checking does
@@ -210,9 +236,9 @@ nc_tool find_nc() {
 
 // One copy of `file` to `out` over loopback; seconds from starting the sender to the
 // listener's exit (every byte written to `out`); the fsync of `out` after that goes to
-// *sync_s.
-double nc_copy(const nc_tool& nc, const fs::path& file, const fs::path& out,
-               double* sync_s) {
+// *sync_s, and the CPU seconds each end used to *sender_cpu_s and *listener_cpu_s.
+double nc_copy(const nc_tool& nc, const fs::path& file, const fs::path& out, double* sync_s,
+               double* sender_cpu_s, double* listener_cpu_s) {
     std::uint16_t port = dead_port();
     pid_t listener = spawn(nc.listen(port), "/dev/null", out.string());
     auto ready_by = test_clock::now() + 5s;
@@ -226,8 +252,8 @@ double nc_copy(const nc_tool& nc, const fs::path& file, const fs::path& out,
     }
     auto t0 = test_clock::now();
     pid_t sender = spawn(nc.send(port), file.string(), "/dev/null");
-    int rs = wait_child(sender);
-    int rl = wait_child(listener);
+    int rs = wait_child(sender, sender_cpu_s);
+    int rl = wait_child(listener, listener_cpu_s);
     auto t1 = test_clock::now();
     if (sync_s) {
         // What confab does before it renames a download: the bytes reach the disk.
@@ -303,6 +329,10 @@ struct transfer_result {
     // own file_offer -> the last receiver's progress at the full size (every byte written,
     // before the fsync, hash check and rename that file_received waits for)
     double bytes_in_s = 0;
+    // CPU seconds (all threads) from the offer to the last file_received: the sender's, and
+    // the receivers' summed. Both include their chat loops' share of the probes.
+    double sender_cpu_s = 0;
+    double receivers_cpu_s = 0;
     std::vector<double> chat_ms;
 };
 
@@ -325,6 +355,13 @@ transfer_result run_transfer(const std::vector<peer_process*>& all, peer_process
     if (own.name() == "error") throw std::runtime_error("/send failed: " + own.str("message"));
     const std::string id = own.str("transfer");
     r.hash_s = secs(own.at - t_send);
+    auto receivers_cpu = [&] {
+        double sum = 0;
+        for (auto* p : receivers) sum += cpu_seconds(p->pid());
+        return sum;
+    };
+    const double sender_cpu_before = cpu_seconds(sender.pid());
+    const double receivers_cpu_before = receivers_cpu();
 
     cursors cur(receivers);
     for (std::size_t i = 0; i < receivers.size(); ++i) cur.at[i] = 0;
@@ -347,6 +384,8 @@ transfer_result run_transfer(const std::vector<peer_process*>& all, peer_process
     r.chat_ms = chat_latency(all, a, b, 0, [&] { return !all_done(); }, time_left, phase);
     if (!poll_until(all, all_done, time_left.left(phase)))
         throw std::runtime_error(std::string(phase) + ": not every receiver got the file");
+    r.sender_cpu_s = cpu_seconds(sender.pid()) - sender_cpu_before;
+    r.receivers_cpu_s = receivers_cpu() - receivers_cpu_before;
     test_clock::time_point last = own.at, last_bytes = own.at;
     for (std::size_t i = 0; i < receivers.size(); ++i) {
         const auto& e = *done[i];
@@ -393,11 +432,14 @@ int main(int argc, char** argv) {
 
         // nc first, before any peer runs.
         nc_tool nc = find_nc();
-        std::vector<double> nc_s, nc_sync_s;
+        std::vector<double> nc_s, nc_sync_s, nc_sender_cpu_s, nc_listener_cpu_s;
         for (int i = 0; i < opt.nc_runs; ++i) {
-            double sync_s = 0;
-            nc_s.push_back(nc_copy(nc, file, work.path() / "nc.out", &sync_s));
+            double sync_s = 0, sender_cpu_s = 0, listener_cpu_s = 0;
+            nc_s.push_back(nc_copy(nc, file, work.path() / "nc.out", &sync_s, &sender_cpu_s,
+                                   &listener_cpu_s));
             nc_sync_s.push_back(sync_s);
+            nc_sender_cpu_s.push_back(sender_cpu_s);
+            nc_listener_cpu_s.push_back(listener_cpu_s);
             fs::remove(work.path() / "nc.out");
             time_left.left("nc");
         }
@@ -445,18 +487,24 @@ int main(int argc, char** argv) {
         report["nc"] = {{"tool", nc.name},
                         {"seconds", nc_s},
                         {"fsync_seconds", nc_sync_s},
+                        {"sender_cpu_seconds", nc_sender_cpu_s},
+                        {"listener_cpu_seconds", nc_listener_cpu_s},
                         {"mib_per_s", nc_rate}};
         report["one"] = {{"seconds", one.transfer_s},
                          {"hash_seconds", one.hash_s},
                          {"bytes_in_seconds", one.bytes_in_s},
                          {"mib_per_s", one_rate},
                          {"ratio_to_nc", ratio},
+                         {"sender_cpu_seconds", one.sender_cpu_s},
+                         {"receivers_cpu_seconds", one.receivers_cpu_s},
                          {"chat_ms", latency_json(one.chat_ms)}};
         report["many"] = {{"seconds", many.transfer_s},
                           {"hash_seconds", many.hash_s},
                           {"bytes_in_seconds", many.bytes_in_s},
                           {"mib_per_s_each", many_rate},
                           {"mib_per_s_total", many_rate * opt.receivers},
+                          {"sender_cpu_seconds", many.sender_cpu_s},
+                          {"receivers_cpu_seconds", many.receivers_cpu_s},
                           {"chat_ms", latency_json(many.chat_ms)}};
         report["idle_chat_ms"] = latency_json(idle);
         report["idle_after_chat_ms"] = latency_json(idle_after);
@@ -494,6 +542,15 @@ int main(int argc, char** argv) {
                     opt.receivers);
         std::printf("  %-34s %7.2f s  (before the offer, not in the times above)\n",
                     "sender hashes the file", one.hash_s);
+        {
+            auto best = static_cast<std::size_t>(std::min_element(nc_s.begin(), nc_s.end()) -
+                                                 nc_s.begin());
+            std::printf("  %-34s nc: sender %.2f s, listener %.2f s; confab 1 -> 1: sender "
+                        "%.2f s, receiver %.2f s; 1 -> %d: sender %.2f s, receivers %.2f s\n",
+                        "CPU used (user + system)", nc_sender_cpu_s[best],
+                        nc_listener_cpu_s[best], one.sender_cpu_s, one.receivers_cpu_s,
+                        opt.receivers, many.sender_cpu_s, many.receivers_cpu_s);
+        }
         lat("chat a<->b, idle", idle, false);
         lat("chat a<->b, during 1 -> 1", one.chat_ms, true);
         lat(("chat a<->b, during 1 -> " + std::to_string(opt.receivers)).c_str(), many.chat_ms,

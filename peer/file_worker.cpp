@@ -54,6 +54,11 @@ constexpr std::string_view component = "files";
 // Big enough that a syscall moves a lot (1 MiB moved 512 MiB over loopback ~15% faster than
 // 256 KiB), small enough that the worker's other transfers take turns often.
 constexpr std::size_t chunk_size = 1024 * 1024;
+// A download gathers TLS records (16 KiB each) into one write and one hash update of up to
+// this much, or whatever arrived within gather_time, so that a slow sender still shows
+// progress and never looks idle.
+constexpr std::size_t gather_bytes = 256 * 1024;
+constexpr auto gather_time = std::chrono::milliseconds(50);
 // A throttled upload moves about a tenth of a second's worth at a time, so that its pace is
 // smooth; never less than this.
 constexpr std::size_t min_throttled_chunk = 1024;
@@ -933,8 +938,18 @@ struct file_worker::state {
             // Never past the offered size: what follows is not ours to read.
             const auto want = static_cast<std::size_t>(
                 std::min<std::uint64_t>(buffer.size(), size - f->download->received()));
-            auto [ec, n] =
-                co_await f->socket.async_read_some(asio::buffer(buffer.data(), want), use_nothrow);
+            const auto started = clock_type::now();
+            auto gathered = [&f, started, want](const std::error_code& error,
+                                                std::size_t so_far) {
+                const auto now = clock_type::now();
+                // A byte in hand is a byte that arrived, for the idle watch.
+                if (so_far > 0) f->last_activity = now;
+                const bool enough = error || so_far >= gather_bytes ||
+                                    (so_far > 0 && now - started >= gather_time);
+                return enough ? std::size_t{0} : want - so_far;
+            };
+            auto [ec, n] = co_await asio::async_read(
+                f->socket, asio::buffer(buffer.data(), want), gathered, use_nothrow);
             if (f->over) co_return "cancelled";
             if (n > 0) {
                 std::string error = f->download->append(std::string_view(buffer.data(), n));

@@ -61,6 +61,14 @@ asio::ssl::context make_tls_context(const tls_credentials& credentials) {
         SSL_CTX_set_max_proto_version(native, TLS1_3_VERSION) != 1) {
         fail("this OpenSSL cannot do TLS 1.3");
     }
+    // AES-128-GCM first: 1.6x the speed of OpenSSL's default first choice, AES-256-GCM, on
+    // this project's machines (4.4 vs 2.7 GB/s, `openssl speed -evp`), and a file transfer
+    // pays it on every byte at both ends. 128-bit keys are TLS 1.3's mandatory suite and
+    // far beyond a brute-force search; the other two stay for peers that prefer them.
+    if (SSL_CTX_set_ciphersuites(native, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                                         "TLS_CHACHA20_POLY1305_SHA256") != 1) {
+        fail("cannot set the TLS 1.3 cipher suites");
+    }
     // Resumption would skip the certificate exchange that names the peer.
     SSL_CTX_set_options(native, SSL_OP_NO_TICKET);
     SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_OFF);
