@@ -22,6 +22,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/buffered_read_stream.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 #include <asio/read.hpp>
@@ -66,6 +67,28 @@ constexpr std::size_t min_throttled_chunk = 1024;
 // files open for upload.
 constexpr std::size_t max_service_connections = 64;
 constexpr std::size_t max_uploads = 32;
+
+// A TCP socket that reads ahead. asio's TLS stream reads its next layer one record (17 KiB)
+// at a time: over a bare socket each record was a recv() and, while data trickled in, a
+// wake-up of its own. Under TLS here, one recv() takes up to read_ahead_bytes and the
+// records are served from memory.
+constexpr std::size_t read_ahead_bytes = 256 * 1024;
+
+class read_ahead_socket : public asio::buffered_read_stream<tcp::socket> {
+public:
+    // buffered_read_stream makes its socket from an lvalue (an executor here); the accepted
+    // socket is moved in after.
+    read_ahead_socket(tcp::socket&& socket)
+        : read_ahead_socket(socket.get_executor()) {
+        next_layer() = std::move(socket);
+    }
+    explicit read_ahead_socket(asio::any_io_executor executor)
+        : buffered_read_stream(executor, read_ahead_bytes) {}
+    explicit read_ahead_socket(asio::io_context& io)
+        : read_ahead_socket(asio::any_io_executor(io.get_executor())) {}
+};
+
+using file_tls_stream = asio::ssl::stream<read_ahead_socket>;
 
 class unique_fd {
 public:
@@ -130,7 +153,7 @@ struct frame_read {
     std::string error;  // set when no frame could be read
 };
 
-asio::awaitable<frame_read> read_frame(tls_stream& socket) {
+asio::awaitable<frame_read> read_frame(file_tls_stream& socket) {
     std::array<char, protocol::frame_header_size> header{};
     auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header), use_nothrow);
     if (ec) co_return frame_read{{}, describe_read_error(ec)};
@@ -175,7 +198,7 @@ struct file_worker::state {
         service_conn(tcp::socket s, asio::ssl::context& tls)
             : remote(remote_text(s)), socket(std::move(s), tls), throttle(socket.get_executor()) {}
         std::string remote;
-        tls_stream socket;
+        file_tls_stream socket;
         asio::steady_timer throttle;
         std::string transfer_id;  // once the request is read
         std::string peer_id;      // once TLS has proved it
@@ -192,7 +215,7 @@ struct file_worker::state {
             : job(std::move(j)), socket(io, tls), resolver(io) {}
         fetch_job job;
         std::optional<core::partial_download> download;
-        tls_stream socket;
+        file_tls_stream socket;
         tcp::resolver resolver;
         bool over = false;  // reported and closed: the coroutine only returns
         clock_type::time_point last_activity = clock_type::now();
@@ -594,7 +617,8 @@ struct file_worker::state {
         return {};
     }
 
-    static asio::awaitable<std::error_code> write_all(tls_stream& socket, const std::string& s) {
+    static asio::awaitable<std::error_code> write_all(file_tls_stream& socket,
+                                                      const std::string& s) {
         auto [ec, n] = co_await asio::async_write(socket, asio::buffer(s), use_nothrow);
         co_return ec;
     }
@@ -803,7 +827,7 @@ struct file_worker::state {
             co_return;
         }
         core::log(core::log_level::debug, component, "fetching ", job.transfer_id, " from ",
-                  remote_text(f->socket.next_layer()), " at byte ", offset);
+                  remote_text(f->socket.next_layer().next_layer()), " at byte ", offset);
 
         // Ask, and hear the answer.
         auto reply = co_await (request(f, offset) || detail::timeout(request_timeout));
