@@ -31,6 +31,11 @@ constexpr const char* component = "peer";
 constexpr std::uint64_t seq_block = 1000;
 // Messages written while no neighbour is connected wait for one, up to this many.
 constexpr std::size_t max_outbox = 1000;
+// Every link admitted gets the chat frames flooded within this window (catch-up): long
+// enough to cover a link being replaced (replacement_grace) or a neighbour still linking up
+// (the hello deadlines), at most this many. Its copies cost the receiver a digest lookup.
+constexpr auto catch_up_window = std::chrono::seconds(10);
+constexpr std::size_t max_catch_up_frames = 1000;
 // A message dated further than this ahead of our clock is dropped: it would be shown as
 // written at a time that has not come, and an author could date messages so that they stay
 // "newest" for as long as it likes. Honest clocks kept by NTP agree within seconds; ten
@@ -77,6 +82,7 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       maintenance_timer_(io),
       drain_timer_(io),
       book_(config_.backoff),
+      recent_(catch_up_window, max_catch_up_frames),
       transfers_(io,
                  [this] {
                      auto files = config_.files;
@@ -559,8 +565,15 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
         it = neighbours_.emplace(id, std::move(candidate)).first;
         sink_.on_peer_up(it->second.info);
     }
+    // Catch-up: what was flooded just before this link was admitted (while it was being
+    // replaced, or as the neighbour linked up) never reached it. It drops what it has.
+    const auto now = clock::now();
+    for (const auto& frame : recent_.within_window(now)) l.send(frame);
     // Messages written while we had nobody: this neighbour floods them on.
-    for (const auto& frame : outbox_) l.send(frame);
+    for (const auto& frame : outbox_) {
+        l.send(frame);
+        recent_.add(frame, now);
+    }
     if (!outbox_.empty()) {
         outbox_.clear();
         drain_timer_.cancel();
@@ -666,7 +679,9 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
                   ")");
     }
     // Forward the frame as received: the id stays the same for every peer.
-    broadcast(std::make_shared<const std::string>(protocol::encode_frame(payload)), &from);
+    auto frame = std::make_shared<const std::string>(protocol::encode_frame(payload));
+    broadcast(frame, &from);
+    recent_.add(std::move(frame), clock::now());
     if (chat.env.room != config_.room) return;
     if (chat.env.kind == protocol::file_offer_kind) {
         std::string error;
@@ -817,6 +832,7 @@ bool node::publish(protocol::envelope& env, const nlohmann::json& file, std::str
                                     [](const auto& n) { return n.second.link != nullptr; });
     if (!alone) {
         broadcast(frame, nullptr);
+        recent_.add(frame, clock::now());
     } else if (outbox_.size() < max_outbox) {
         // Nobody to hand it to yet (a script that writes one line right after starting,
         // or a peer whose neighbours all left): it goes out to the next neighbour.

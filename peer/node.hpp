@@ -21,6 +21,7 @@
 #include "core/address_book.hpp"
 #include "core/identity.hpp"
 #include "core/room_secret.hpp"
+#include "core/recent_frames.hpp"
 #include "core/seen_cache.hpp"
 #include "core/seq_ledger.hpp"
 #include "peer/event_sink.hpp"
@@ -196,6 +197,8 @@ private:
     // before parsing. Copies arrive within milliseconds, so a short memory is enough.
     core::seen_cache frames_seen_{1024};
     core::seq_ledger seq_ledger_;  // (author, seq) -> id, to notice equivocation
+    // Chat frames flooded in the last seconds, handed to each link as it is admitted.
+    core::recent_frames recent_;
     // By reason. Bounded in practice: from the wire only a few fixed sentences get here, since
     // parse_message refuses envelopes whose fault would be worded with their content.
     std::map<std::string, std::uint64_t> rejected_;
