@@ -68,10 +68,11 @@ constexpr std::size_t min_throttled_chunk = 1024;
 constexpr std::size_t max_service_connections = 64;
 constexpr std::size_t max_uploads = 32;
 
-// A TCP socket that reads ahead. asio's TLS stream reads its next layer one record (17 KiB)
-// at a time: over a bare socket each record was a recv() and, while data trickled in, a
-// wake-up of its own. Under TLS here, one recv() takes up to read_ahead_bytes and the
-// records are served from memory.
+// A TCP socket that reads ahead, under the TLS of a fetch. asio's TLS stream reads its next
+// layer one record (17 KiB) at a time: over a bare socket each record was a recv() and,
+// while data trickled in, a wake-up of its own. Here one recv() takes up to read_ahead_bytes
+// and the records are served from memory. (The service's connections only read small
+// requests and keep plain tls_stream: no strangers' connections holding 256 KiB each.)
 constexpr std::size_t read_ahead_bytes = 256 * 1024;
 
 class read_ahead_socket : public asio::buffered_read_stream<tcp::socket> {
@@ -88,7 +89,7 @@ public:
         : read_ahead_socket(asio::any_io_executor(io.get_executor())) {}
 };
 
-using file_tls_stream = asio::ssl::stream<read_ahead_socket>;
+using fetch_tls_stream = asio::ssl::stream<read_ahead_socket>;
 
 class unique_fd {
 public:
@@ -153,7 +154,8 @@ struct frame_read {
     std::string error;  // set when no frame could be read
 };
 
-asio::awaitable<frame_read> read_frame(file_tls_stream& socket) {
+template <typename Stream>
+asio::awaitable<frame_read> read_frame(Stream& socket) {
     std::array<char, protocol::frame_header_size> header{};
     auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header), use_nothrow);
     if (ec) co_return frame_read{{}, describe_read_error(ec)};
@@ -198,7 +200,7 @@ struct file_worker::state {
         service_conn(tcp::socket s, asio::ssl::context& tls)
             : remote(remote_text(s)), socket(std::move(s), tls), throttle(socket.get_executor()) {}
         std::string remote;
-        file_tls_stream socket;
+        tls_stream socket;
         asio::steady_timer throttle;
         std::string transfer_id;  // once the request is read
         std::string peer_id;      // once TLS has proved it
@@ -215,7 +217,7 @@ struct file_worker::state {
             : job(std::move(j)), socket(io, tls), resolver(io) {}
         fetch_job job;
         std::optional<core::partial_download> download;
-        file_tls_stream socket;
+        fetch_tls_stream socket;
         tcp::resolver resolver;
         bool over = false;  // reported and closed: the coroutine only returns
         clock_type::time_point last_activity = clock_type::now();
@@ -617,8 +619,8 @@ struct file_worker::state {
         return {};
     }
 
-    static asio::awaitable<std::error_code> write_all(file_tls_stream& socket,
-                                                      const std::string& s) {
+    template <typename Stream>
+    static asio::awaitable<std::error_code> write_all(Stream& socket, const std::string& s) {
         auto [ec, n] = co_await asio::async_write(socket, asio::buffer(s), use_nothrow);
         co_return ec;
     }
