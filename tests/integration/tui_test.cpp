@@ -599,8 +599,9 @@ TEST_CASE("scrolled up while more than the 10,000 kept lines arrive, a redraw sh
         std::snprintf(text, sizeof text, "flood %05d", i);
         f.bob->send_line(text);
     }
-    // Pumps bob's stdin until he has sent the last one.
-    f.bob->wait_for(is_message_with_text("flood 10000"), 30s, "bob sending the flood");
+    // Pumps bob's stdin until he has sent the last one: about a second in a release build,
+    // but a sanitized debug build sharing the cores with another test has needed over 30 s.
+    f.bob->wait_for(is_message_with_text("flood 10000"), 60s, "bob sending the flood");
     // Nearly all 10,000 are below the view: the oldest kept ones are on it (paging down
     // over new lines counts them as seen).
     const std::regex many_below(".*-- 99\\d\\d new below: End --");
