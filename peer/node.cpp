@@ -33,9 +33,11 @@ constexpr std::uint64_t seq_block = 1000;
 constexpr std::size_t max_outbox = 1000;
 // Every link admitted gets the chat frames flooded within this window (catch-up): long
 // enough to cover a link being replaced (replacement_grace) or a neighbour still linking up
-// (the hello deadlines), at most this many. Its copies cost the receiver a digest lookup.
+// (the hello deadlines), at most this many frames and bytes (a quarter of a link's send
+// queue, which a catch-up must never fill). Its copies cost the receiver a digest lookup.
 constexpr auto catch_up_window = std::chrono::seconds(10);
 constexpr std::size_t max_catch_up_frames = 1000;
+constexpr std::size_t max_catch_up_bytes = 2 * 1024 * 1024;
 // A message dated further than this ahead of our clock is dropped: it would be shown as
 // written at a time that has not come, and an author could date messages so that they stay
 // "newest" for as long as it likes. Honest clocks kept by NTP agree within seconds; ten
@@ -82,7 +84,7 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       maintenance_timer_(io),
       drain_timer_(io),
       book_(config_.backoff),
-      recent_(catch_up_window, max_catch_up_frames),
+      recent_(catch_up_window, max_catch_up_frames, max_catch_up_bytes),
       transfers_(io,
                  [this] {
                      auto files = config_.files;
@@ -217,6 +219,7 @@ asio::awaitable<void> node::maintenance_loop() {
             // Also saved at shutdown; saving now too means a peer that was killed still
             // finds its mesh again on restart. One small write a minute on the loop.
             save_address_book();
+            recent_.forget_older_than_window(now);  // a quiet room holds no old frames
         }
         dial_due();
         auto wake = next_gossip;
