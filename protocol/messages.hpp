@@ -11,17 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "protocol/canonical.hpp"  // canonical_bytes
+#include "protocol/overlay_frames.hpp"
 
 namespace confab::protocol {
 
 inline constexpr int protocol_version = 1;
-
-// A peer as another peer can reach it: its id and its listening address "HOST:PORT".
-struct peer_address {
-    std::string peer_id;
-    std::string addr;
-    friend bool operator==(const peer_address&, const peer_address&) = default;
-};
 
 // First frame each way.
 struct hello {
