@@ -1,6 +1,7 @@
 #include "tests/integration/faults/fault_mesh.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -69,20 +70,81 @@ bool message_counts::all_have(const std::vector<std::string>& texts) const {
     return true;
 }
 
-std::string lacking(std::span<peer_process* const> procs, const std::string& text) {
-    std::string out;
-    for (auto* p : procs)
-        if (!p->find(is_message_with_text(text))) out += (out.empty() ? "" : " ") + p->nick();
-    return out;
+probe_series::probe_series(std::vector<peer_process*> senders,
+                           std::vector<peer_process*> receivers, std::string what,
+                           test_clock::duration every, test_clock::time_point start)
+    : senders_(std::move(senders)),
+      receivers_(std::move(receivers)),
+      what_(std::move(what)),
+      every_(every),
+      start_(start),
+      next_(start),
+      counts_(receivers_) {}
+
+test_clock::time_point probe_series::step(test_clock::time_point now) {
+    // Bounded by the catch-up of one late call: at most a few probes per step.
+    for (int i = 0; i < 4 && !reached_ && next_ <= now; ++i) {
+        peer_process& sender = *senders_[texts_.size() % senders_.size()];
+        texts_.push_back(what_ + " #" + std::to_string(texts_.size()) + " from " + sender.nick());
+        sender.send_line(texts_.back());
+        next_ += every_;
+    }
+    return next_;
 }
 
-test_clock::duration deliver(std::span<peer_process* const> poll_set,
+bool probe_series::reached() {
+    if (reached_) return true;
+    counts_.update();
+    for (const auto& text : texts_) {
+        if (!counts_.all_have({text})) continue;
+        reached_ = true;
+        for (auto* p : receivers_)
+            if (const event* e = p->find(is_message_with_text(text)))
+                reached_at_ = std::max(reached_at_, e->at);
+        break;
+    }
+    return reached_;
+}
+
+std::string probe_series::coverage() const {
+    std::ostringstream out;
+    for (const auto& text : texts_) {
+        std::size_t have = 0;
+        for (std::size_t i = 0; i < receivers_.size(); ++i) have += counts_.count(i, text) > 0;
+        out << "\n  '" << text << "' at " << have << " of " << receivers_.size();
+    }
+    return out.str();
+}
+
+bool run_probes(std::span<peer_process* const> poll_set, std::span<probe_series* const> series,
+                test_clock::duration timeout) {
+    const auto deadline = test_clock::now() + timeout;
+    for (;;) {
+        bool all = true;
+        for (auto* s : series) all = s->reached() && all;
+        if (all) return true;
+        auto now = test_clock::now();
+        if (now >= deadline) return false;
+        auto wake = deadline;
+        for (auto* s : series)
+            if (!s->reached()) wake = std::min(wake, s->step(now));
+        if (wake > now) poll_many(poll_set, wake - now);
+    }
+}
+
+void kill_all(std::span<peer_process* const> procs) {
+    for (auto* p : procs) p->kill(SIGKILL);
+    for (auto* p : procs) p->wait_exit(5s);
+}
+
+delivery deliver(std::span<peer_process* const> poll_set,
                              std::span<peer_process* const> receivers, peer_process& sender,
                              const std::string& text, test_clock::duration timeout) {
     std::vector<std::size_t> from;
     for (auto* p : receivers) from.push_back(p->events().size());
     std::vector<bool> got(receivers.size(), false);
     test_clock::time_point last{};
+    std::string last_nick;
     auto written = test_clock::now();
     sender.send_line(text);
     auto done = [&] {
@@ -92,14 +154,17 @@ test_clock::duration deliver(std::span<peer_process* const> poll_set,
             for (; !got[i] && from[i] < events.size(); ++from[i]) {
                 if (events[from[i]].name() == "message" && events[from[i]].str("text") == text) {
                     got[i] = true;
-                    last = std::max(last, events[from[i]].at);
+                    if (events[from[i]].at >= last) {
+                        last = events[from[i]].at;
+                        last_nick = receivers[i]->nick();
+                    }
                 }
             }
             all = all && got[i];
         }
         return all;
     };
-    if (poll_until(poll_set, done, timeout)) return last - written;
+    if (poll_until(poll_set, done, timeout)) return {last - written, last_nick};
     std::ostringstream msg;
     msg << "'" << text << "' from " << sender.nick() << " did not reach every receiver within "
         << ms(timeout) << " ms; missing at:";
