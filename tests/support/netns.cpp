@@ -76,7 +76,8 @@ command_result run_command(const std::vector<std::string>& argv,
         return result;
     }
     int out[2];
-    if (::pipe2(out, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+    if (::pipe2(out, O_CLOEXEC) < 0)
+        throw std::system_error(errno, std::generic_category(), "pipe2");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
@@ -141,8 +142,8 @@ std::string netns_unavailable_reason() {
     const std::string ns = "cfz" + std::to_string(::getpid()) + "-probe";
     auto made = run_command({"ip", "netns", "add", ns});
     if (made.status != 0) return "cannot make a network namespace: " + made.output;
-    auto veth = run_command({"ip", "-n", ns, "link", "add", "name", "cfz0", "type", "veth", "peer",
-                             "name", "cfz1"});
+    auto veth = run_command(
+        {"ip", "-n", ns, "link", "add", "name", "cfz0", "type", "veth", "peer", "name", "cfz1"});
     run_command({"ip", "netns", "del", ns});
     if (veth.status != 0) return "cannot make a veth pair: " + veth.output;
     return {};

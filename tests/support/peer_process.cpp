@@ -145,12 +145,12 @@ void peer_process::spawn(bool append_stderr) {
     std::vector<std::string> args = options_.wrapper;
     const std::string program = args.empty() ? binary : args.front();
     const std::vector<std::string> confab_args = {binary,        "--headless",
-                                     "--nick",      options_.nick,
-                                     "--listen",    options_.listen,
-                                     "--room",      options_.room,
-                                     "--data-dir",  (dir_ / "data").string(),
-                                     "--downloads", (dir_ / "downloads").string(),
-                                     "--log-level", options_.log_level};
+                                                  "--nick",      options_.nick,
+                                                  "--listen",    options_.listen,
+                                                  "--room",      options_.room,
+                                                  "--data-dir",  (dir_ / "data").string(),
+                                                  "--downloads", (dir_ / "downloads").string(),
+                                                  "--log-level", options_.log_level};
     args.insert(args.end(), confab_args.begin(), confab_args.end());
     for (const auto& j : options_.joins) {
         args.push_back("--join");

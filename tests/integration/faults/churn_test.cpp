@@ -41,9 +41,10 @@ struct crash_plan {
 
 }  // namespace
 
-TEST_CASE("churn: 50 peers, 5 chat for a minute while 10 others are SIGKILLed and restarted; "
-          "every message reaches every peer that stayed up exactly once",
-          "[faults][churn]") {
+TEST_CASE(
+    "churn: 50 peers, 5 chat for a minute while 10 others are SIGKILLed and restarted, "
+    "every message reaches every peer that stayed up exactly once",
+    "[faults][churn]") {
     const auto test_start = test_clock::now();
     const auto seed = fault_seed("churn");
     std::mt19937_64 rng(seed);
@@ -122,8 +123,8 @@ TEST_CASE("churn: 50 peers, 5 chat for a minute while 10 others are SIGKILLed an
                 c.restarted = true;
             }
         }
-        bool sending = std::any_of(next_send.begin(), next_send.end(),
-                                   [&](auto t) { return t < chat_end; });
+        bool sending =
+            std::any_of(next_send.begin(), next_send.end(), [&](auto t) { return t < chat_end; });
         bool crashing = std::any_of(crashes.begin(), crashes.end(),
                                     [](const crash_plan& c) { return !c.restarted; });
         if (!sending && !crashing) break;
@@ -168,7 +169,8 @@ TEST_CASE("churn: 50 peers, 5 chat for a minute while 10 others are SIGKILLed an
     for (std::size_t i = 0; i < stayers.size(); ++i)
         for (const auto& t : expected)
             if (int c = counts.count(i, t); c != 1 && duplicate_count++ < 40)
-                duplicates << "\n  " << stayers[i]->nick() << " got '" << t << "' " << c << " times";
+                duplicates << "\n  " << stayers[i]->nick() << " got '" << t << "' " << c
+                           << " times";
     INFO("duplicates (first 40):" << duplicates.str());
     CHECK(duplicate_count == 0);
 
@@ -176,12 +178,12 @@ TEST_CASE("churn: 50 peers, 5 chat for a minute while 10 others are SIGKILLed an
     std::vector<peer_process*> returned;
     for (const auto& c : crashes) returned.push_back(c.peer);
     wait_all(returned, is_event("ready"), 10s, "ready after the restart");
-    for (const auto& c : crashes) CHECK(c.peer->find(is_event("ready"))->str("peer_id") == c.peer_id);
+    for (const auto& c : crashes)
+        CHECK(c.peer->find(is_event("ready"))->str("peer_id") == c.peer_id);
 
     std::cout << "faults: churn: seed " << seed << ": " << expected.size() << " messages from "
               << chatters << " chatters, " << victims << " crashes (" << plan_text << " ); all at "
               << stayers.size() << " peers that stayed up " << ms(all_delivered)
-              << " ms after the last write, " << duplicate_count
-              << " duplicates; test ran " << ms(test_clock::now() - test_start) / 1000 << " s"
-              << std::endl;
+              << " ms after the last write, " << duplicate_count << " duplicates; test ran "
+              << ms(test_clock::now() - test_start) / 1000 << " s" << std::endl;
 }

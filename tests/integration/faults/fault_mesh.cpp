@@ -70,9 +70,9 @@ bool message_counts::all_have(const std::vector<std::string>& texts) const {
     return true;
 }
 
-probe_series::probe_series(std::vector<peer_process*> senders,
-                           std::vector<peer_process*> receivers, std::string what,
-                           test_clock::duration every, test_clock::time_point start)
+probe_series::probe_series(std::vector<peer_process*> senders, std::vector<peer_process*> receivers,
+                           std::string what, test_clock::duration every,
+                           test_clock::time_point start)
     : senders_(std::move(senders)),
       receivers_(std::move(receivers)),
       what_(std::move(what)),
@@ -137,9 +137,8 @@ void kill_all(std::span<peer_process* const> procs) {
     for (auto* p : procs) p->wait_exit(5s);
 }
 
-delivery deliver(std::span<peer_process* const> poll_set,
-                             std::span<peer_process* const> receivers, peer_process& sender,
-                             const std::string& text, test_clock::duration timeout) {
+delivery deliver(std::span<peer_process* const> poll_set, std::span<peer_process* const> receivers,
+                 peer_process& sender, const std::string& text, test_clock::duration timeout) {
     std::vector<std::size_t> from;
     for (auto* p : receivers) from.push_back(p->events().size());
     std::vector<bool> got(receivers.size(), false);

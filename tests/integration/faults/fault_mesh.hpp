@@ -55,9 +55,8 @@ struct delivery {
 // printed it. Returns the time from the write to the last receiver's event; throws
 // std::runtime_error naming the peers still without it (and their recent events) when
 // `timeout` passes first.
-delivery deliver(std::span<peer_process* const> poll_set,
-                             std::span<peer_process* const> receivers, peer_process& sender,
-                             const std::string& text, test_clock::duration timeout);
+delivery deliver(std::span<peer_process* const> poll_set, std::span<peer_process* const> receivers,
+                 peer_process& sender, const std::string& text, test_clock::duration timeout);
 
 // A new message every `every`, from each sender in turn, until one of them has reached every
 // receiver: how long a mesh that is reassembling itself takes to deliver again, measured without

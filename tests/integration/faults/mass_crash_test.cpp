@@ -15,9 +15,10 @@
 
 using namespace confab::test;
 
-TEST_CASE("mass crash: 25 of 50 peers killed at once, the other 25 still deliver to each other "
-          "within 10 s",
-          "[faults][crash]") {
+TEST_CASE(
+    "mass crash: 25 of 50 peers killed at once, the other 25 still deliver to each other "
+    "within 10 s",
+    "[faults][crash]") {
     const auto test_start = test_clock::now();
     const auto seed = fault_seed("mass crash");
     std::mt19937_64 rng(seed);

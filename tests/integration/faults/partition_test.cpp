@@ -26,9 +26,10 @@ const std::string addr_b = "10.77.0.2";
 
 }  // namespace
 
-TEST_CASE("partition and heal: two halves cut apart deliver within themselves, and after the "
-          "heal new messages from each half reach everyone",
-          "[faults][partition]") {
+TEST_CASE(
+    "partition and heal: two halves cut apart deliver within themselves, and after the "
+    "heal new messages from each half reach everyone",
+    "[faults][partition]") {
     const std::string reason = netns_unavailable_reason();
     if (!reason.empty()) {
         // CTest's SKIP_REGULAR_EXPRESSION for this executable turns this line into a skip.
@@ -69,7 +70,8 @@ TEST_CASE("partition and heal: two halves cut apart deliver within themselves, a
     deliver(all, all, *all[peers - 1], "before the cut", 20s);
     std::size_t links_across_before = 0;
     for (int i = 0; i < peers; ++i)
-        for (const auto& id : neighbours(*all[i])) links_across_before += side_of_id[id] != side_of(i);
+        for (const auto& id : neighbours(*all[i]))
+            links_across_before += side_of_id[id] != side_of(i);
 
     // The cut. It is complete once no peer counts a neighbour on the other side any more: a link
     // across a silent cut can only die of its keepalive (45 s today).
@@ -100,9 +102,8 @@ TEST_CASE("partition and heal: two halves cut apart deliver within themselves, a
     // Each half on its own. A peer whose neighbours were all across the cut is alone once they
     // die, and must find its own half again from its address book: so a new message from a
     // rotating sender every 2 s, until one from each half reached its whole half.
-    probe_series inside[2] = {
-        {half[0], half[0], "during the cut, half A", 2s, test_clock::now()},
-        {half[1], half[1], "during the cut, half B", 2s, test_clock::now()}};
+    probe_series inside[2] = {{half[0], half[0], "during the cut, half A", 2s, test_clock::now()},
+                              {half[1], half[1], "during the cut, half B", 2s, test_clock::now()}};
     probe_series* inside_both[] = {&inside[0], &inside[1]};
     if (!run_probes(all, inside_both, 30s))
         FAIL("30 s after the cut was complete, a half still does not deliver within itself:"
@@ -140,14 +141,15 @@ TEST_CASE("partition and heal: two halves cut apart deliver within themselves, a
 
     std::cout << "faults: partition: seed " << seed << ": cut by " << lab.cut_method() << " ("
               << links_across_before << " link ends across it); apart (no link across) "
-              << ms(apart_after) << " ms after the cut; then each half delivered within itself after "
+              << ms(apart_after)
+              << " ms after the cut; then each half delivered within itself after "
               << ms(inside[0].reached_after()) << " / " << ms(inside[1].reached_after()) << " ms ("
               << inside[0].sent() << " / " << inside[1].sent() << " probes), one more message in "
               << ms(within[0].took) << " / " << ms(within[1].took)
               << " ms; after the heal, messages from half A reached all 50 in "
               << ms(merged[0].reached_after()) << " ms, from half B in "
               << ms(merged[1].reached_after()) << " ms (" << merged[0].sent() << " / "
-              << merged[1].sent() << " probes), one more message in " << ms(healed[0].took)
-              << " / " << ms(healed[1].took) << " ms; test ran "
-              << ms(test_clock::now() - test_start) / 1000 << " s" << std::endl;
+              << merged[1].sent() << " probes), one more message in " << ms(healed[0].took) << " / "
+              << ms(healed[1].took) << " ms; test ran " << ms(test_clock::now() - test_start) / 1000
+              << " s" << std::endl;
 }
