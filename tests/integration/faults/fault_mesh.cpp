@@ -106,6 +106,24 @@ bool probe_series::reached() {
     return reached_;
 }
 
+int probe_series::incomplete() {
+    counts_.update();
+    int n = 0;
+    for (const auto& text : texts_) n += !counts_.all_have({text});
+    return n;
+}
+
+std::string probe_series::lacking() const {
+    std::ostringstream out;
+    for (const auto& text : texts_) {
+        if (counts_.all_have({text})) continue;
+        out << "\n  '" << text << "' not at";
+        for (std::size_t i = 0; i < receivers_.size(); ++i)
+            if (counts_.count(i, text) == 0) out << " " << receivers_[i]->nick();
+    }
+    return out.str();
+}
+
 std::string probe_series::coverage() const {
     std::ostringstream out;
     for (const auto& text : texts_) {

@@ -72,6 +72,11 @@ public:
     // From `start` to the event that completed the first probe to reach everyone.
     test_clock::duration reached_after() const { return reached_at_ - start_; }
     int sent() const { return static_cast<int>(texts_.size()); }
+    // Reads new events; how many probes are still missing at some receiver (written while the
+    // mesh was broken, they may never arrive: worth reporting, not a failure by itself).
+    int incomplete();
+    // For each such probe, the receivers without it ("'text' not at nick nick").
+    std::string lacking() const;
     // Each probe and how many receivers have it, for a failure message.
     std::string coverage() const;
 

@@ -74,7 +74,7 @@ TEST_CASE(
             links_across_before += side_of_id[id] != side_of(i);
 
     // The cut. It is complete once no peer counts a neighbour on the other side any more: a link
-    // across a silent cut can only die of its keepalive (45 s today).
+    // across a silent cut can only die of its keepalive (45 s today; 90 s allowed).
     lab.cut(ns_a);
     lab.cut(ns_b);
     const auto cut_at = test_clock::now();
@@ -90,13 +90,13 @@ TEST_CASE(
                 if (links_across(i) > 0) return false;
             return true;
         },
-        75s);
+        90s);
     const auto apart_after = test_clock::now() - cut_at;
     if (!apart) {
         std::ostringstream still;
         for (int i = 0; i < peers; ++i)
             if (int n = links_across(i)) still << " " << all[i]->nick() << "(" << n << ")";
-        FAIL("75 s after the cut, these peers still count neighbours across it:" << still.str());
+        FAIL("90 s after the cut, these peers still count neighbours across it:" << still.str());
     }
 
     // Each half on its own. A peer whose neighbours were all across the cut is alone once they
@@ -105,8 +105,8 @@ TEST_CASE(
     probe_series inside[2] = {{half[0], half[0], "during the cut, half A", 2s, test_clock::now()},
                               {half[1], half[1], "during the cut, half B", 2s, test_clock::now()}};
     probe_series* inside_both[] = {&inside[0], &inside[1]};
-    if (!run_probes(all, inside_both, 30s))
-        FAIL("30 s after the cut was complete, a half still does not deliver within itself:"
+    if (!run_probes(all, inside_both, 45s))
+        FAIL("45 s after the cut was complete, a half still does not deliver within itself:"
              << inside[0].coverage() << inside[1].coverage());
     // And then like a whole mesh: one message within 10 s.
     delivery within[2];
@@ -144,12 +144,14 @@ TEST_CASE(
               << ms(apart_after)
               << " ms after the cut; then each half delivered within itself after "
               << ms(inside[0].reached_after()) << " / " << ms(inside[1].reached_after()) << " ms ("
-              << inside[0].sent() << " / " << inside[1].sent() << " probes), one more message in "
-              << ms(within[0].took) << " / " << ms(within[1].took)
+              << inside[0].sent() << " / " << inside[1].sent() << " probes, of which "
+              << inside[0].incomplete() << " / " << inside[1].incomplete()
+              << " never reached the whole half), one more message in " << ms(within[0].took)
+              << " / " << ms(within[1].took)
               << " ms; after the heal, messages from half A reached all 50 in "
               << ms(merged[0].reached_after()) << " ms, from half B in "
               << ms(merged[1].reached_after()) << " ms (" << merged[0].sent() << " / "
               << merged[1].sent() << " probes), one more message in " << ms(healed[0].took) << " / "
               << ms(healed[1].took) << " ms; test ran " << ms(test_clock::now() - test_start) / 1000
-              << " s" << std::endl;
+              << " s" << inside[0].lacking() << inside[1].lacking() << std::endl;
 }
