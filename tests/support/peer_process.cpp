@@ -87,7 +87,7 @@ peer_process::peer_process(peer_options options) : options_(std::move(options)) 
     std::filesystem::create_directories(dir_ / "data");
     std::filesystem::create_directories(dir_ / "downloads");
     try {
-        spawn();
+        spawn(false);
     } catch (...) {
         // The destructor does not run for a half-built object: undo what spawn() left.
         if (pid_ > 0) {
@@ -139,16 +139,19 @@ void seed_shared_secret(const std::filesystem::path& data_dir, const std::string
     if (n != static_cast<ssize_t>(contents.size())) throw_errno("write " + file.string());
 }
 
-void peer_process::spawn() {
+void peer_process::spawn(bool append_stderr) {
     if (options_.shared_secret) seed_shared_secret(dir_ / "data", options_.room);
     const std::string binary = confab_binary();
-    std::vector<std::string> args = {binary,        "--headless",
-                                     "--nick",      options_.nick,
-                                     "--listen",    options_.listen,
-                                     "--room",      options_.room,
-                                     "--data-dir",  (dir_ / "data").string(),
-                                     "--downloads", (dir_ / "downloads").string(),
-                                     "--log-level", options_.log_level};
+    std::vector<std::string> args = options_.wrapper;
+    const std::string program = args.empty() ? binary : args.front();
+    const std::vector<std::string> confab_args = {binary,        "--headless",
+                                                  "--nick",      options_.nick,
+                                                  "--listen",    options_.listen,
+                                                  "--room",      options_.room,
+                                                  "--data-dir",  (dir_ / "data").string(),
+                                                  "--downloads", (dir_ / "downloads").string(),
+                                                  "--log-level", options_.log_level};
+    args.insert(args.end(), confab_args.begin(), confab_args.end());
     for (const auto& j : options_.joins) {
         args.push_back("--join");
         args.push_back(j);
@@ -170,7 +173,8 @@ void peer_process::spawn() {
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
     std::string err_path = (dir_ / "stderr.log").string();
     posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                                     O_WRONLY | O_CREAT | (append_stderr ? O_APPEND : O_TRUNC),
+                                     0644);
     // The harness ignores SIGPIPE (a dead child must not kill the test); confab must start
     // with the default disposition, as it would from a shell.
     posix_spawnattr_t attr;
@@ -183,7 +187,7 @@ void peer_process::spawn() {
 
     std::signal(SIGPIPE, SIG_IGN);
     spawned_at_ = test_clock::now();
-    int rc = ::posix_spawn(&pid_, binary.c_str(), &actions, &attr, argv.data(), environ);
+    int rc = ::posix_spawn(&pid_, program.c_str(), &actions, &attr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     ::close(in_pipe[0]);
@@ -193,7 +197,7 @@ void peer_process::spawn() {
     if (rc != 0) {
         pid_ = -1;
         exit_status_ = 127;
-        throw std::system_error(rc, std::generic_category(), "posix_spawn " + binary);
+        throw std::system_error(rc, std::generic_category(), "posix_spawn " + program);
     }
     ::fcntl(stdout_fd_, F_SETFL, O_NONBLOCK);
     ::fcntl(stdin_fd_, F_SETFL, O_NONBLOCK);
@@ -277,6 +281,21 @@ void peer_process::close_stdin() {
 
 void peer_process::kill(int signo) {
     if (pid_ > 0 && running()) ::kill(pid_, signo);
+}
+
+void peer_process::restart() {
+    if (running()) throw std::logic_error("restart of " + options_.nick + ": still running");
+    for (int* fd : {&stdin_fd_, &stdout_fd_, &pidfd_}) {
+        if (*fd >= 0) ::close(*fd);
+        *fd = -1;
+    }
+    pid_ = -1;
+    exit_status_.reset();
+    partial_line_.clear();
+    pending_stdin_.clear();
+    events_.clear();
+    listen_.clear();
+    spawn(true);
 }
 
 bool peer_process::running() {

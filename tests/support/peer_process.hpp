@@ -56,6 +56,10 @@ struct peer_options {
     // peers joined by address alone are in one room, as if each had used the others' invite.
     // False: the peer makes its own random secret, as a user's first start does.
     bool shared_secret = true;
+    // Put before confab's own argv, e.g. {"/usr/sbin/ip", "netns", "exec", NS} to run the peer
+    // inside a network namespace (netns.hpp). wrapper[0] must be a path; the wrapper must exec
+    // confab in place (no fork), so that pid() and kill() reach confab itself.
+    std::vector<std::string> wrapper;
 };
 
 // The room secret every test peer shares unless told otherwise: base32 of "confab test room".
@@ -107,6 +111,10 @@ public:
     // Exit code, 128 + signal number when killed by a signal, nullopt on timeout. Reads the
     // rest of stdout, too.
     std::optional<int> wait_exit(test_clock::duration timeout);
+    // Starts confab again in the same temp dir (so with the same identity, secrets and address
+    // book) after the last one exited, e.g. after kill(SIGKILL) + wait_exit. The event list
+    // starts afresh; stderr.log is appended to. Call wait_ready() next.
+    void restart();
     // Reaps the child if it has exited (never blocks).
     bool running();
 
@@ -124,7 +132,7 @@ public:
     void flush_stdin();
 
 private:
-    void spawn();
+    void spawn(bool append_stderr);
     void parse_lines(test_clock::time_point at);
     void close_stdout();
 
