@@ -152,6 +152,20 @@ TEST_CASE("docs/protocol.md: the chat example's canonical bytes, id and signatur
     CHECK(core::verify_envelope(chat.raw).empty());
 }
 
+TEST_CASE("docs/protocol.md: the other message examples are well-formed frames", "[protocol_doc]") {
+    const auto list = parsed<protocol::peers>(joined(code_block_after("### `peers`")));
+    CHECK(list.list.size() == 2);
+    std::istringstream keepalive(code_block_after("### `ping` and `pong`"));
+    std::string ping_line;
+    std::string pong_line;
+    std::getline(keepalive, ping_line);
+    std::getline(keepalive, pong_line);
+    CHECK(parsed<protocol::ping>(ping_line).nonce == parsed<protocol::pong>(pong_line).nonce);
+    CHECK(parsed<protocol::bye>(code_block_after("### `bye`")).reason == "shutdown");
+    CHECK_FALSE(parsed<protocol::error>(code_block_after("### `error`")).message.empty());
+    CHECK(parsed<protocol::nick>(code_block_after("### `nick`")).nick == "alice2");
+}
+
 TEST_CASE("docs/protocol.md: the invite example", "[protocol_doc]") {
     std::string error;
     const auto inv = core::parse_invite(code_block_after("is one string that survives"), &error);
