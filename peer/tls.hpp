@@ -44,8 +44,9 @@ private:
 };
 
 // TLS 1.3 only, our certificate on both sides, the other side's certificate required (client
-// and server alike), any self-signed Ed25519 certificate accepted by the verifier (the caller
-// checks the key against the peer id it expects), no session resumption.
+// and server alike), any certificate with an Ed25519 key accepted by the verifier, whoever
+// signed it and whatever its dates (the caller checks the key against the peer id it
+// expects), no session resumption. The acceptor follows the dialler's order of suites.
 asio::ssl::context make_tls_context(const tls_credentials& credentials);
 
 // After a handshake: the peer id the other side proved it owns (base32 of its certificate's

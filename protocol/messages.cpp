@@ -223,8 +223,10 @@ std::optional<message> parse_chat(field_reader& r, const json& o) {
         r.fail("envelope.kind", "must be 1 to 16 of the characters a-z and _");
         return std::nullopt;
     }
-    if (const auto size = canonical_bytes(*raw).size(); size > max_envelope_bytes) {
-        r.fail("envelope", "is " + std::to_string(size) + " bytes; the limit is " +
+    // Measured without "sig", as the id and the signature are: "canonical bytes" means that
+    // everywhere in docs/protocol.md.
+    if (const auto size = canonical_bytes_unsigned(*raw).size(); size > max_envelope_bytes) {
+        r.fail("envelope", "is " + std::to_string(size) + " bytes without sig; the limit is " +
                                std::to_string(max_envelope_bytes));
         return std::nullopt;
     }

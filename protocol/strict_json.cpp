@@ -65,6 +65,13 @@ std::string excerpt(std::string_view s) {
 }
 
 std::optional<json> parse_strict_json(std::string_view text, int max_depth, std::string& error) {
+    // nlohmann skips a UTF-8 byte order mark before the value; RFC 8259 parsers may refuse
+    // it (section 8.1). Refused here so that a relay never forwards a frame, BOM and all,
+    // for which a strict peer would cut the relay off.
+    if (text.starts_with("\xef\xbb\xbf")) {
+        error = "frame starts with a byte order mark (U+FEFF)";
+        return std::nullopt;
+    }
     std::vector<std::set<std::string>> open_objects;
     const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
         using event_t = json::parse_event_t;

@@ -12,8 +12,9 @@ namespace confab::protocol {
 inline constexpr std::size_t max_nick_bytes = 32;
 inline constexpr std::size_t max_room_bytes = 64;
 inline constexpr std::size_t max_body_bytes = 16 * 1024;
-// A whole chat envelope, as canonical bytes: the text plus a file offer's fields, with room to
-// spare. It bounds what every relay stores, hashes and verifies for one message.
+// A whole chat envelope, as canonical bytes without "sig" (what is hashed and signed): the
+// text plus a file offer's fields, with room to spare. It bounds what every relay stores,
+// hashes and verifies for one message.
 inline constexpr std::size_t max_envelope_bytes = 64 * 1024;
 inline constexpr std::size_t peer_id_length = 52;  // base32 of a 32-byte Ed25519 key
 inline constexpr std::size_t signature_hex_length = 128;  // hex of a 64-byte Ed25519 signature

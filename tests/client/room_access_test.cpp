@@ -47,12 +47,17 @@ options options_for(std::string room) {
 
 }  // namespace
 
-TEST_CASE("a passphrase file loses one trailing newline and must hold something", "[rooms]") {
+TEST_CASE("a passphrase file loses one trailing line ending and must hold something", "[rooms]") {
     test::temp_dir dir;
     CHECK(read_ok(write(dir.path() / "a", "correct horse\n")) == "correct horse");
     CHECK(read_ok(write(dir.path() / "b", "correct horse")) == "correct horse");
     CHECK(read_ok(write(dir.path() / "c", "correct horse\r\n")) == "correct horse");
     CHECK(read_ok(write(dir.path() / "d", " spaced \n\n")) == " spaced \n");
+    // Exactly one line ending, as docs/protocol.md says: \r\n, \n or a lone \r.
+    CHECK(read_ok(write(dir.path() / "h", "old mac\r")) == "old mac");
+    CHECK(read_ok(write(dir.path() / "i", "two\r\r")) == "two\r");
+    CHECK(read_ok(write(dir.path() / "j", "lf cr\n\r")) == "lf cr\n");
+    CHECK(read_ok(write(dir.path() / "k", "tab\t")) == "tab\t");
 
     CHECK_THAT(read_error(write(dir.path() / "e", "")), Contains("is empty"));
     CHECK_THAT(read_error(write(dir.path() / "f", "\n")), Contains("is empty"));

@@ -122,6 +122,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     FUZZ_CHECK(result.msg);
     FUZZ_CHECK(result.error.empty());
+    // Nothing accepted (and so nothing forwarded) starts with what a strict parser may refuse.
+    FUZZ_CHECK(!text.starts_with("\xef\xbb\xbf"));
 
     const auto json_text = serialize(*result.msg);
     FUZZ_CHECK(is_valid_utf8(json_text));
@@ -133,6 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     if (const auto* c = std::get_if<chat>(&*result.msg)) {
         FUZZ_CHECK(json_text.size() <= text.size());
+        FUZZ_CHECK(canonical_bytes_unsigned(c->raw).size() <= max_envelope_bytes);
         FUZZ_CHECK(canonical_bytes(std::get<chat>(*again.msg).raw) == canonical_bytes(c->raw));
         // The fields read out of the envelope are the ones an author would have written.
         FUZZ_CHECK(c->raw.is_object());

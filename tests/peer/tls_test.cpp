@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 using namespace confab;
 using asio::ip::tcp;
@@ -101,5 +102,87 @@ TEST_CASE("tls: only TLS 1.3, and only with a certificate", "[tls]") {
         auto [server, client] = connect(alice_ctx, anonymous);
         CHECK(server.handshake);
         CHECK_FALSE(server.peer_id);
+    }
+}
+
+namespace {
+
+struct x509_free {
+    void operator()(X509* c) const { X509_free(c); }
+};
+
+// Bob's key in a certificate that no one would call valid: issued and signed by someone
+// else, for another name, expired years ago.
+std::unique_ptr<X509, x509_free> foreign_certificate(const core::identity& bob) {
+    auto issuer = core::identity::generate();
+    std::unique_ptr<X509, x509_free> cert(X509_new());
+    REQUIRE(cert);
+    const auto name = [](const char* cn) {
+        X509_NAME* n = X509_NAME_new();
+        X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+                                   reinterpret_cast<const unsigned char*>(cn), -1, -1, 0);
+        return n;
+    };
+    X509_NAME* subject = name("somebody else");
+    X509_NAME* issuer_name = name("an authority nobody trusts");
+    REQUIRE(X509_set_version(cert.get(), 2) == 1);
+    REQUIRE(ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 42) == 1);
+    REQUIRE(X509_gmtime_adj(X509_getm_notBefore(cert.get()), -10L * 365 * 24 * 3600));
+    REQUIRE(X509_gmtime_adj(X509_getm_notAfter(cert.get()), -9L * 365 * 24 * 3600));
+    REQUIRE(X509_set_subject_name(cert.get(), subject) == 1);
+    REQUIRE(X509_set_issuer_name(cert.get(), issuer_name) == 1);
+    X509_NAME_free(subject);
+    X509_NAME_free(issuer_name);
+    REQUIRE(X509_set_pubkey(cert.get(), bob.key()) == 1);
+    REQUIRE(X509_sign(cert.get(), issuer.key(), nullptr) != 0);
+    return cert;
+}
+
+}  // namespace
+
+TEST_CASE("tls: any certificate with an Ed25519 key is accepted; only its key counts", "[tls]") {
+    // docs/protocol.md, Transport: issuer, name, dates and the certificate's own signature
+    // are not checked, because trust comes from the key the handshake proves.
+    auto alice = core::identity::generate();
+    auto bob = core::identity::generate();
+    peer::tls_credentials alice_creds(alice), bob_creds(bob);
+    auto alice_ctx = peer::make_tls_context(alice_creds);
+    auto bob_ctx = peer::make_tls_context(bob_creds);
+    const auto cert = foreign_certificate(bob);
+    REQUIRE(SSL_CTX_use_certificate(bob_ctx.native_handle(), cert.get()) == 1);
+
+    SECTION("as the dialler's") {
+        auto [server, client] = connect(alice_ctx, bob_ctx);
+        REQUIRE_FALSE(server.handshake);
+        CHECK(server.peer_id == bob.peer_id());
+    }
+    SECTION("as the acceptor's") {
+        auto [server, client] = connect(bob_ctx, alice_ctx);
+        REQUIRE_FALSE(client.handshake);
+        CHECK(client.peer_id == bob.peer_id());
+    }
+}
+
+TEST_CASE("tls: the acceptor takes the dialler's preferred suite, among the three it allows",
+          "[tls]") {
+    auto alice = core::identity::generate();
+    auto bob = core::identity::generate();
+    peer::tls_credentials alice_creds(alice), bob_creds(bob);
+    auto alice_ctx = peer::make_tls_context(alice_creds);
+    auto bob_ctx = peer::make_tls_context(bob_creds);
+
+    SECTION("its own first choice does not win over the dialler's") {
+        REQUIRE(SSL_CTX_set_ciphersuites(bob_ctx.native_handle(),
+                                         "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256") ==
+                1);
+        auto [server, client] = connect(alice_ctx, bob_ctx);
+        REQUIRE_FALSE(server.handshake);
+        CHECK(server.cipher == "TLS_CHACHA20_POLY1305_SHA256");
+    }
+    SECTION("a suite outside the three is refused") {
+        REQUIRE(SSL_CTX_set_ciphersuites(bob_ctx.native_handle(), "TLS_AES_128_CCM_SHA256") == 1);
+        auto [server, client] = connect(alice_ctx, bob_ctx);
+        CHECK(server.handshake);
+        CHECK(client.handshake);
     }
 }

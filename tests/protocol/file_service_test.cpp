@@ -163,4 +163,5 @@ TEST_CASE("file service: frames that are not one message are refused", "[file_se
     CHECK_THAT(error_of(std::string(100, '[') + std::string(100, ']')), Contains("deeper"));
     CHECK_THAT(error_of("{\"type\":\"fetch\",\"x\":\"\xff\"}"), Contains("not valid UTF-8"));
     CHECK_THAT(error_of("{\"type\":\"fetch\""), Contains("not valid JSON"));
+    CHECK_THAT(error_of("\xef\xbb\xbf{\"type\":\"fetch\"}"), Contains("byte order mark"));
 }

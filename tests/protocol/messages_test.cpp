@@ -85,6 +85,15 @@ T parsed_as(const json& j) {
     return std::get<T>(*r.msg);
 }
 
+// Parses the text of a bye, requires success, and returns its reason.
+std::string reason_of(std::string_view text) {
+    INFO(text);
+    const auto r = parse_message(text);
+    REQUIRE(r.status == parse_status::ok);
+    REQUIRE(std::holds_alternative<bye>(*r.msg));
+    return std::get<bye>(*r.msg).reason;
+}
+
 json strings(std::size_t count) {
     return json(std::vector<std::string>(count, "x"));
 }
@@ -106,6 +115,26 @@ TEST_CASE("a frame that is not JSON is malformed, with the position") {
           "frame is not valid JSON: parse error at line 1, column 4: syntax error while parsing "
           "value - invalid literal; expected end of input");
     CHECK(malformed_text_error("").starts_with("frame is not valid JSON: "));
+}
+
+TEST_CASE("a byte order mark before the JSON is malformed, as a strict parser would find it") {
+    // nlohmann skips it; accepting it would mean forwarding it to peers that refuse it.
+    CHECK(malformed_text_error("\xef\xbb\xbf{\"type\":\"ping\"}") ==
+          "frame starts with a byte order mark (U+FEFF)");
+    CHECK(malformed_text_error(" \xef\xbb\xbf{\"type\":\"ping\"}")
+              .starts_with("frame is not valid JSON: "));
+    // U+FEFF inside a string is just a character.
+    CHECK(reason_of("{\"type\":\"bye\",\"reason\":\"\xef\xbb\xbf\"}") == "\xef\xbb\xbf");
+}
+
+TEST_CASE("a lone surrogate escape is malformed; a surrogate pair is one character") {
+    for (const auto* text : {R"({"type":"bye","reason":"\ud800"})",
+                             R"({"type":"bye","reason":"\udc00"})",
+                             R"({"type":"bye","reason":"\ud800x"})",
+                             R"({"type":"bye","reason":"\ude00\ud83d"})"}) {
+        CHECK(malformed_text_error(std::string_view(text)).starts_with("frame is not valid JSON: "));
+    }
+    CHECK(reason_of(R"({"type":"bye","reason":"\ud83d\ude00"})") == "\xf0\x9f\x98\x80");
 }
 
 TEST_CASE("a JSON error does not echo input that could end inside a character") {
@@ -143,6 +172,9 @@ TEST_CASE("an object that repeats a key is malformed") {
           "frame repeats the key \"reason\" in one object");
     CHECK(malformed_text_error(R"({"type":"chat","envelope":{"body":"a","body":"b"}})") ==
           "frame repeats the key \"body\" in one object");
+    // Keys are compared as decoded: an escape does not make a second key.
+    CHECK(malformed_text_error(R"({"type":"bye","reason":"a","reas\u006fn":"b"})") ==
+          "frame repeats the key \"reason\" in one object");
     // The same key in sibling objects is not a repeat.
     CHECK(parsed_as<peers>(peers_json()).list.size() == 2);
 }
@@ -566,8 +598,27 @@ TEST_CASE("a chat envelope over 64 KiB is malformed, whatever field makes it so"
     const auto r = parse_message(msg.dump());
     REQUIRE(r.status == parse_status::malformed);
     CHECK_THAT(r.error, Catch::Matchers::StartsWith("chat: field \"envelope\" is ") &&
-                            Catch::Matchers::EndsWith(" bytes; the limit is 65536"));
+                            Catch::Matchers::EndsWith(" bytes without sig; the limit is 65536"));
     env["padding"] = std::string(1000, 'x');
     CHECK(parse_message(json{{"type", "chat"}, {"envelope", env}}.dump()).status ==
           parse_status::ok);
+}
+
+TEST_CASE("the 64 KiB envelope limit counts the canonical bytes without sig, as id and signature do") {
+    auto env = envelope_json();
+    env["padding"] = "";
+    const auto unsigned_size = [&] { return canonical_bytes_unsigned(env).size(); };
+    const auto status = [&] {
+        return parse_message(json{{"type", "chat"}, {"envelope", env}}.dump()).status;
+    };
+    env["padding"] = std::string(max_envelope_bytes - unsigned_size(), 'x');
+    REQUIRE(unsigned_size() == max_envelope_bytes);
+    // With sig (137 more bytes: ,"sig":"<128 hex>") it is over the limit, and still accepted.
+    REQUIRE(canonical_bytes(env).size() == max_envelope_bytes + 137);
+    CHECK(status() == parse_status::ok);
+    env["padding"] = env["padding"].get<std::string>() + "x";
+    REQUIRE(unsigned_size() == max_envelope_bytes + 1);
+    const auto r = parse_message(json{{"type", "chat"}, {"envelope", env}}.dump());
+    REQUIRE(r.status == parse_status::malformed);
+    CHECK(r.error == "chat: field \"envelope\" is 65537 bytes without sig; the limit is 65536");
 }
