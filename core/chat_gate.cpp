@@ -1,8 +1,8 @@
 #include "core/chat_gate.hpp"
 
 #include "core/envelope_signature.hpp"
-#include "core/message_id.hpp"
 #include "core/sha256.hpp"
+#include "protocol/canonical.hpp"
 
 namespace confab::core {
 
@@ -59,7 +59,10 @@ chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view paylo
     // Only frames that parsed as chat are remembered as bytes: another frame that happens to
     // repeat (a peers list, say) must still be handled.
     auto digest = sha256_hex(payload);
-    v.id = message_id(chat.raw);
+    // core::message_id, with the canonical bytes kept for the signature check: canonicalising
+    // an envelope costs more than hashing it.
+    const auto canonical = protocol::canonical_bytes_unsigned(chat.raw);
+    v.id = sha256_hex(canonical);
     if (seen_.contains(v.id)) {
         // Delivered before: a copy through another neighbour, or a replay. The id leaves the
         // signature out, so a copy of the same content under another signature (even a broken
@@ -82,7 +85,7 @@ chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view paylo
     // us drop the genuine message behind it. Every honest peer checks before it forwards, so
     // a bad signature comes only from a forger or a broken peer: nothing more it sends is
     // worth reading.
-    if (auto problem = verify_envelope(chat.raw); !problem.empty()) {
+    if (auto problem = verify_envelope(chat.raw, &canonical); !problem.empty()) {
         return refuse(std::move(v), chat_outcome::bad_signature, std::move(problem),
                       chat_bye::invalid_signature);
     }

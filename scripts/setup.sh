@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libasio-dev nlohmann-json3-dev libncurses-dev
-          catch2 libssl-dev tmux netcat-openbsd)
+          catch2 libssl-dev libsodium-dev tmux netcat-openbsd)
 # tmux drives the terminal UI in tests; netcat-openbsd is the baseline file_bench compares with.
 if [ "${1:-}" = "--fuzz" ]; then
     # -fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev, which clang-14 only
