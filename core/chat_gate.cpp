@@ -40,7 +40,7 @@ chat_gate::chat_gate(chat_gate_config config)
     : config_(config), seen_(config.seen_ids), frames_seen_(config.seen_frames) {}
 
 bool chat_gate::known_frame(std::string_view payload) const {
-    return frames_seen_.contains(sha256_hex(payload));
+    return frames_seen_.contains(sha256(payload));
 }
 
 void chat_gate::mark_own(const std::string& id) {
@@ -58,12 +58,13 @@ chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view paylo
     chat_verdict v;
     // Only frames that parsed as chat are remembered as bytes: another frame that happens to
     // repeat (a peers list, say) must still be handled.
-    auto digest = sha256_hex(payload);
+    const auto digest = sha256(payload);
     // core::message_id, with the canonical bytes kept for the signature check: canonicalising
     // an envelope costs more than hashing it.
     const auto canonical = protocol::canonical_bytes_unsigned(chat.raw);
-    v.id = sha256_hex(canonical);
-    if (seen_.contains(v.id)) {
+    const auto id = sha256(canonical);
+    v.id = to_hex(id);
+    if (seen_.contains(id)) {
         // Delivered before: a copy through another neighbour, or a replay. The id leaves the
         // signature out, so a copy of the same content under another signature (even a broken
         // one) tells us nothing new either, and costs no signature check.
@@ -98,7 +99,7 @@ chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view paylo
                           " minutes in the future",
                       chat_bye::invalid_message);
     }
-    seen_.insert(v.id);
+    seen_.insert(id);
     frames_seen_.insert(digest);
     // Ids, not seq, deduplicate, so an equivocation breaks nothing; the node makes it visible.
     if (seq_ledger_.record(chat.env.author, chat.env.seq, v.id)) {
