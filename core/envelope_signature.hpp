@@ -31,5 +31,8 @@ void sign_envelope(const identity& author, nlohmann::json& envelope);
 // "signature does not match the author's key", ...). Never throws. It does not look at
 // anything but the signature: the fields' own rules are protocol::parse_message's.
 std::string verify_envelope(const nlohmann::json& envelope);
+// The same, for a caller that already has protocol::canonical_bytes_unsigned(envelope) (it
+// computed the message id from them): the envelope is not canonicalised a second time.
+std::string verify_envelope(const nlohmann::json& envelope, const std::string* canonical_unsigned);
 
 }  // namespace confab::core

@@ -38,7 +38,15 @@ seen_cache::key seen_cache::to_key(const std::string& id) {
 seen_cache::seen_cache(std::size_t capacity) : capacity_(capacity) {}
 
 bool seen_cache::insert(const std::string& id) {
-    auto [it, inserted] = ids_.insert(to_key(id));
+    return insert(to_key(id));
+}
+
+bool seen_cache::contains(const sha256_digest& id) const {
+    return ids_.contains(id);
+}
+
+bool seen_cache::insert(const sha256_digest& id) {
+    auto [it, inserted] = ids_.insert(id);
     if (!inserted) return false;
     order_.push_back(&*it);  // set nodes never move
     while (order_.size() > capacity_) {

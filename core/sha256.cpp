@@ -96,14 +96,19 @@ std::string sha256_hasher::hex_digest() {
     return to_hex({digest.data(), length});
 }
 
-std::string sha256_hex(std::string_view bytes) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+sha256_digest sha256(std::string_view bytes) {
+    sha256_digest digest{};
     unsigned int length = 0;
     if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, sha256_md(), nullptr) !=
-        1) {
+            1 ||
+        length != digest.size()) {
         throw std::runtime_error("SHA-256 failed in OpenSSL");
     }
-    return to_hex({digest.data(), length});
+    return digest;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    return to_hex(sha256(bytes));
 }
 
 std::optional<std::string> sha256_file(const std::filesystem::path& path,

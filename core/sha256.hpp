@@ -2,6 +2,7 @@
 // SHA-256 of a stream fed piece by piece, and of a whole file. Any thread; one hasher is used
 // by one thread at a time. sha256_file blocks on the disk: the file worker, never the loop.
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +54,9 @@ int hex_value(char c);
 
 // Lowercase hex SHA-256 of bytes in memory (message ids, frame digests): one call, no hasher.
 std::string sha256_hex(std::string_view bytes);
+// The same digest as its 32 bytes, for lookups that need no hex (seen_cache).
+using sha256_digest = std::array<std::uint8_t, 32>;
+sha256_digest sha256(std::string_view bytes);
 
 // How much a file is read at a time, and so how often a cancel flag is looked at.
 inline constexpr std::size_t sha256_file_chunk = 1024 * 1024;

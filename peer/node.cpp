@@ -38,12 +38,6 @@ constexpr std::size_t max_outbox = 1000;
 constexpr auto catch_up_window = std::chrono::seconds(10);
 constexpr std::size_t max_catch_up_frames = 1000;
 constexpr std::size_t max_catch_up_bytes = 2 * 1024 * 1024;
-// A message dated further than this ahead of our clock is dropped: it would be shown as
-// written at a time that has not come, and an author could date messages so that they stay
-// "newest" for as long as it likes. Honest clocks kept by NTP agree within seconds; ten
-// minutes also forgives a machine whose clock nobody set carefully.
-constexpr std::int64_t max_future_ms = 10 * 60 * 1000;
-
 // Completion handler for top-level coroutines: an escaped exception is a bug; say so.
 auto log_exceptions(std::string what) {
     return [what = std::move(what)](std::exception_ptr e) {
@@ -84,6 +78,13 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       maintenance_timer_(io),
       drain_timer_(io),
       book_(config_.backoff),
+      gate_([this] {
+          core::chat_gate_config c;
+          c.author_rate = config_.author_rate;
+          c.author_burst = config_.author_burst;
+          c.author_patience = config_.author_patience;
+          return c;
+      }()),
       recent_(catch_up_window, max_catch_up_frames, max_catch_up_bytes),
       transfers_(io,
                  [this] {
@@ -440,9 +441,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
         transfers_.on_peer_up(id);
         co_await l.run([this, &id](peer_link& from, protocol::message& m,
                                    const std::string& p) { on_link_message(from, id, m, p); },
-                       [this](const std::string& payload) {
-                           return frames_seen_.contains(core::sha256_hex(payload));
-                       });
+                       [this](const std::string& payload) { return gate_.known_frame(payload); });
     } else {
         co_await l.run(ignore);
     }
@@ -634,49 +633,45 @@ void node::await_replacement(const std::string& id) {
 
 void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
                    const std::string& payload) {
-    // Only frames that parsed as chat are remembered as bytes: another frame that happens
-    // to repeat (a peers list, say) must still be handled.
-    auto digest = core::sha256_hex(payload);
-    auto id = core::message_id(chat.raw);
-    if (seen_.contains(id)) {
-        // Delivered before: a copy through another neighbour, or a replay. The id leaves the
-        // signature out, so a copy of the same content under another signature (even a broken
-        // one) tells us nothing new either, and costs no signature check.
-        frames_seen_.insert(digest);
+    auto verdict = gate_.check(chat, payload, from_id, clock::now(), now_ms());
+    auto& id = verdict.id;
+    switch (verdict.outcome) {
+    case core::chat_outcome::accept: break;
+    case core::chat_outcome::duplicate: return;
+    case core::chat_outcome::over_rate: {
+        const auto dropped = gate_.count(core::chat_outcome::over_rate);
+        if (dropped == 1 || dropped % 1000 == 0) {
+            core::log(core::log_level::warn, component, "author ", chat.env.author,
+                      " writes more than ", static_cast<long>(config_.author_rate),
+                      " messages a second: dropped ", dropped, " so far");
+        }
+        if (verdict.cut != core::chat_bye::none) {
+            from.close("flooding: wrote more than " +
+                           std::to_string(static_cast<long>(config_.author_rate)) +
+                           " messages a second for too long",
+                       std::string(to_string(verdict.cut)));
+        }
         return;
     }
-    // Before the signature check, which is the expensive part: a flood costs us a lookup.
-    if (!author_may_speak(from, from_id, chat.env.author)) return;
-    // Checked before the id is remembered, so that a forged copy arriving first cannot make
-    // us drop the genuine message behind it.
-    if (auto problem = core::verify_envelope(chat.raw); !problem.empty()) {
-        reject_envelope(from_id, id, chat.env, problem);
-        // Every honest peer checks before it forwards, so a bad signature comes only from a
-        // forger or a broken peer: nothing more it sends is worth reading.
-        from.send(make_frame(protocol::error{"refused chat message " + id + ": " + problem}));
-        from.close("sent a chat message with an invalid signature (" + problem + ")",
-                   "invalid signature");
+    default: {
+        auto it = neighbours_.find(from_id);
+        const std::string& from_nick = it == neighbours_.end() ? from_id : it->second.info.nick;
+        core::log(core::log_level::warn, component, "dropped chat message ", id, " (author ",
+                  chat.env.author, ", seq ", chat.env.seq, ") from neighbour ", from_nick, " (",
+                  from_id, "): ", verdict.problem);
+        if (verdict.cut != core::chat_bye::none) {
+            from.send(make_frame(
+                protocol::error{"refused chat message " + id + ": " + verdict.problem}));
+            const bool signature = verdict.outcome == core::chat_outcome::bad_signature;
+            from.close(signature ? "sent a chat message with an invalid signature (" +
+                                       verdict.problem + ")"
+                                 : "sent a chat message " + verdict.problem,
+                       std::string(to_string(verdict.cut)));
+        }
         return;
     }
-    if (chat.env.ts > now_ms() + max_future_ms) {
-        // Every peer checks this before it forwards, so the neighbour either wrote it or
-        // relayed it unchecked; either way it goes. (An honest relay whose clock is more than
-        // ten minutes behind ours would go too: clocks that far apart are broken.)
-        const std::string problem =
-            "dated more than " + std::to_string(max_future_ms / 60000) + " minutes in the future";
-        reject_envelope(from_id, id, chat.env, problem);
-        from.send(make_frame(protocol::error{"refused chat message " + id + ": " + problem}));
-        from.close("sent a chat message " + problem, "invalid message");
-        return;
     }
-    seen_.insert(id);
-    frames_seen_.insert(digest);
-    if (seq_ledger_.record(chat.env.author, chat.env.seq, id)) {
-        // Both are delivered: both are genuinely the author's, and which one reaches a peer
-        // first depends on the path, so keeping only the first would show different peers
-        // different messages. Ids, not seq, deduplicate, so nothing else breaks; the warning
-        // is what makes the author's misbehaviour visible.
-        ++equivocations_;
+    if (verdict.equivocation) {
         core::log(core::log_level::warn, component, "peer ", chat.env.author,
                   " is equivocating: two messages with seq ", chat.env.seq, " (the second is ", id,
                   ")");
@@ -697,44 +692,6 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
     }
     sink_.on_message({std::move(id), chat.env.room, chat.env.nick, chat.env.author, chat.env.body,
                       chat.env.ts, false, chat.env.kind == "action"});
-}
-
-bool node::author_may_speak(peer_link& from, const std::string& from_id,
-                            const std::string& author) {
-    constexpr std::size_t max_author_budgets = 10000;
-    const auto now = std::chrono::steady_clock::now();
-    auto it = author_budgets_.find(author);
-    if (it == author_budgets_.end()) {
-        if (author_budgets_.size() >= max_author_budgets) author_budgets_.clear();
-        it = author_budgets_
-                 .emplace(author, author_budget{{config_.author_rate, config_.author_burst, now},
-                                                {config_.author_rate / 10,
-                                                 config_.author_patience, now}})
-                 .first;
-    }
-    if (it->second.messages.take(now)) return true;
-    auto& dropped = rejected_["over the author's rate"];
-    if (++dropped == 1 || dropped % 1000 == 0) {
-        core::log(core::log_level::warn, component, "author ", author, " writes more than ",
-                  static_cast<long>(config_.author_rate), " messages a second: dropped ",
-                  dropped, " so far");
-    }
-    if (from_id == author && !it->second.patience.take(now) && !from.closing()) {
-        from.close("flooding: wrote more than " + std::to_string(static_cast<long>(config_.author_rate)) +
-                       " messages a second for too long",
-                   "flooding");
-    }
-    return false;
-}
-
-void node::reject_envelope(const std::string& from_id, const std::string& id,
-                           const protocol::envelope& env, const std::string& reason) {
-    ++rejected_[reason];
-    auto it = neighbours_.find(from_id);
-    const std::string& from_nick = it == neighbours_.end() ? from_id : it->second.info.nick;
-    core::log(core::log_level::warn, component, "dropped chat message ", id, " (author ",
-              env.author, ", seq ", env.seq, ") from neighbour ", from_nick, " (", from_id,
-              "): ", reason);
 }
 
 void node::broadcast(const frame_ptr& frame, const peer_link* except) {
@@ -829,7 +786,7 @@ bool node::publish(protocol::envelope& env, const nlohmann::json& file, std::str
     if (!file.is_null()) chat.raw["file"] = file;
     core::sign_envelope(identity_, chat.raw);
     *id = core::message_id(chat.raw);
-    seen_.insert(*id);
+    gate_.mark_own(*id);
     auto frame = make_frame(chat);
     const bool alone = std::none_of(neighbours_.begin(), neighbours_.end(),
                                     [](const auto& n) { return n.second.link != nullptr; });

@@ -19,11 +19,10 @@
 #include <asio/steady_timer.hpp>
 
 #include "core/address_book.hpp"
+#include "core/chat_gate.hpp"
 #include "core/identity.hpp"
 #include "core/room_secret.hpp"
 #include "core/recent_frames.hpp"
-#include "core/seen_cache.hpp"
-#include "core/seq_ledger.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
 #include "peer/tls.hpp"
@@ -111,11 +110,9 @@ public:
     const std::string& peer_id() const { return identity_.peer_id(); }
     const std::string& nick() const { return nick_; }
 
-    // Chat messages dropped since start, by reason (a bad signature, a date in the future);
-    // each is also logged as a warning.
-    const std::map<std::string, std::uint64_t>& rejected_envelopes() const { return rejected_; }
-    // Pairs of valid messages seen from one author with the same seq (each logged).
-    std::uint64_t equivocations() const { return equivocations_; }
+    // What the chat gate decided since start: messages dropped by reason (each also logged
+    // as a warning), copies, equivocations.
+    const core::chat_gate& gate() const { return gate_; }
 
 private:
     struct neighbour {
@@ -147,12 +144,10 @@ private:
     bool make_room_for(const protocol::hello& newcomer);
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                          const std::string& payload);
-    // Drops copies, checks the signature and the date, then forwards and delivers.
+    // Asks the chat gate, acts on its verdict (cuts the neighbour off, logs), then forwards
+    // and delivers.
     void on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
                  const std::string& payload);
-    // Logs and counts a chat message that is dropped for `reason`.
-    void reject_envelope(const std::string& from_id, const std::string& id,
-                         const protocol::envelope& env, const std::string& reason);
     // Signs an envelope of ours and writes it to the room (a message, or a file offer with
     // `file`), or keeps it for the first neighbour when there is none. False when it could not.
     bool publish(protocol::envelope& env, const nlohmann::json& file, std::string* id);
@@ -192,17 +187,10 @@ private:
     asio::steady_timer drain_timer_;
     std::vector<frame_ptr> outbox_;  // written while no neighbour was connected
     core::address_book book_;
-    core::seen_cache seen_;
-    // Digests of recent chat frames as received: copies from other neighbours are dropped
-    // before parsing. Copies arrive within milliseconds, so a short memory is enough.
-    core::seen_cache frames_seen_{1024};
-    core::seq_ledger seq_ledger_;  // (author, seq) -> id, to notice equivocation
+    // Dedup, author limits, signature, date, equivocation.
+    core::chat_gate gate_;
     // Chat frames flooded in the last seconds, handed to each link as it is admitted.
     core::recent_frames recent_;
-    // By reason. Bounded in practice: from the wire only a few fixed sentences get here, since
-    // parse_message refuses envelopes whose fault would be worded with their content.
-    std::map<std::string, std::uint64_t> rejected_;
-    std::uint64_t equivocations_ = 0;
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 
@@ -213,15 +201,6 @@ private:
     std::size_t inbound_ = 0;
     std::size_t handshaking_ = 0;  // inbound connections not yet neighbours
     std::unordered_set<std::string> room_refusals_told_;  // peer ids the user heard about
-    struct author_budget {
-        core::token_bucket messages;
-        core::token_bucket patience;
-    };
-    // By author id; forgotten all at once when it grows past max_author_budgets (a flood of
-    // fresh keys is the per-link limit's business).
-    std::unordered_map<std::string, author_budget> author_budgets_;
-    // False when `author` is over its rate; may close `from` (the author itself) for flooding.
-    bool author_may_speak(peer_link& from, const std::string& from_id, const std::string& author);
     std::size_t dialling_ = 0;
     std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
     std::uint64_t neighbour_serial_ = 0;

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libasio-dev nlohmann-json3-dev libncurses-dev
-          catch2 libssl-dev tmux netcat-openbsd iproute2 nftables)
+          catch2 libssl-dev libsodium-dev tmux netcat-openbsd iproute2 nftables)
 # tmux drives the terminal UI in tests; netcat-openbsd is the baseline file_bench compares with;
 # iproute2 and nftables build the network namespaces and the cable cut of the fault tests.
 if [ "${1:-}" = "--fuzz" ]; then

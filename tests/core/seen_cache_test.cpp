@@ -52,3 +52,19 @@ TEST_CASE("seen_cache stores digests compactly yet keeps other spellings apart")
     for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     CHECK_FALSE(cache.contains(upper));
 }
+
+TEST_CASE("seen_cache knows an id by its hex and by its 32 bytes alike") {
+    using confab::core::seen_cache;
+    seen_cache cache(2);
+    const auto a = confab::core::sha256("a"), b = confab::core::sha256("b");
+    CHECK(cache.insert(a));
+    CHECK_FALSE(cache.insert(confab::core::to_hex(a)));
+    CHECK(cache.contains(confab::core::sha256_hex("a")));
+    CHECK(cache.insert(confab::core::sha256_hex("b")));
+    CHECK(cache.contains(b));
+    CHECK_FALSE(cache.contains(confab::core::sha256("c")));
+    // Both spellings share one capacity.
+    CHECK(cache.insert(confab::core::sha256("c")));
+    CHECK_FALSE(cache.contains(a));
+    CHECK(cache.size() == 2);
+}

@@ -335,8 +335,8 @@ TEST_CASE("a node drops a forged message, counts it by reason and closes the lin
     t.mallory->send_chat(forged);
     REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
     CHECK(a.events.messages.empty());
-    CHECK(a.node->rejected_envelopes() ==
-          std::map<std::string, std::uint64_t>{{"signature does not match the author's key", 1}});
+    CHECK(a.node->gate().count(core::chat_outcome::bad_signature) == 1);
+    CHECK(a.node->gate().rejected() == 1);
     finish(t.io, {&a});
 }
 
@@ -353,7 +353,8 @@ TEST_CASE("a node does not let a forged copy keep the genuine message out", "[no
     relay.send_chat(genuine);
     REQUIRE(run_until(t.io, [&] { return !a.events.messages.empty(); }));
     CHECK(a.events.messages[0].text == "the real thing");
-    CHECK(a.node->rejected_envelopes().size() == 1);
+    CHECK(a.node->gate().count(core::chat_outcome::bad_signature) == 1);
+    CHECK(a.node->gate().rejected() == 1);
     finish(t.io, {&a});
 }
 
@@ -367,8 +368,8 @@ TEST_CASE("a node drops a message dated more than 10 minutes ahead and cuts the 
     REQUIRE(run_until(t.io, [&] { return a.events.down.size() == 1; }));
     REQUIRE(a.events.messages.size() == 1);
     CHECK(a.events.messages[0].text == "on time");
-    CHECK(a.node->rejected_envelopes() ==
-          std::map<std::string, std::uint64_t>{{"dated more than 10 minutes in the future", 1}});
+    CHECK(a.node->gate().count(core::chat_outcome::from_future) == 1);
+    CHECK(a.node->gate().rejected() == 1);
     finish(t.io, {&a});
 }
 
@@ -384,7 +385,7 @@ TEST_CASE("a node delivers two messages signed with one seq and counts the equiv
     t.mallory->send_chat(first);  // a copy is not equivocation
     t.mallory->send_chat(second);
     REQUIRE(run_until(t.io, [&] { return a.events.messages.size() == 2; }));
-    CHECK(a.node->equivocations() == 1);
-    CHECK(a.node->rejected_envelopes().empty());
+    CHECK(a.node->gate().equivocations() == 1);
+    CHECK(a.node->gate().rejected() == 0);
     finish(t.io, {&a});
 }
