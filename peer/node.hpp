@@ -26,6 +26,7 @@
 #include "core/seq_ledger.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
+#include "peer/stats.hpp"
 #include "peer/tls.hpp"
 #include "peer/transfers.hpp"
 #include "protocol/address.hpp"
@@ -116,6 +117,8 @@ public:
     const std::map<std::string, std::uint64_t>& rejected_envelopes() const { return rejected_; }
     // Pairs of valid messages seen from one author with the same seq (each logged).
     std::uint64_t equivocations() const { return equivocations_; }
+    // Bytes and frames on every neighbour link since start, closed links included (/stats).
+    const node_stats& stats() const { return stats_; }
 
 private:
     struct neighbour {
@@ -203,6 +206,7 @@ private:
     // parse_message refuses envelopes whose fault would be worded with their content.
     std::map<std::string, std::uint64_t> rejected_;
     std::uint64_t equivocations_ = 0;
+    node_stats stats_;  // every link counts into it (peer/stats.hpp)
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 
