@@ -145,7 +145,8 @@ void irc_cluster::start_server(const std::string& ircd, const std::filesystem::p
     posix_spawnattr_init(&attr);
     sigset_t defaults;
     sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
+    // bench/run starts us in the background, where a shell ignores SIGINT: undo that too.
+    for (int signo : {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP}) sigaddset(&defaults, signo);
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
     const int rc = ::posix_spawn(&server_pid_, ircd.c_str(), &actions, &attr, argv.data(), environ);
