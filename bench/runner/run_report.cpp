@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     }
 
     std::string table;
-    table += "| peers | mesh formed | one sender p50 / p99 / max | IRC | p99 ratio "
+    table += "| peers | mesh formed (IRC) | one sender p50 / p99 / max | IRC | p99 ratio "
              "| rotating senders p50 / p99 / max | IRC | p99 ratio | copies per peer per msg "
              "| wire bytes per delivery (IRC) | CPU per msg (IRC server) "
              "| RSS / private per peer | max rate, nothing lost (IRC) |\n";
@@ -115,8 +115,9 @@ int main(int argc, char** argv) {
                                  (*r)["error"].get<std::string>());
         }
         const double formed = num(c, {"mesh_formed", "ms"});
+        const double irc_formed = num(i, {"mesh_formed", "ms"});
         table += "| " + std::to_string(n) + " | " + (formed < 0 ? "–" : ms(formed) + " ms") +
-                 " | " + latency(c, "one_sender") + " | " + latency(i, "one_sender") + " | " +
+                 " (" + ms(irc_formed) + ") | " + latency(c, "one_sender") + " | " + latency(i, "one_sender") + " | " +
                  ratio(num(c, {"one_sender", "p99_ms"}), num(i, {"one_sender", "p99_ms"})) +
                  " | " + latency(c, "rotating") + " | " + latency(i, "rotating") + " | " +
                  ratio(num(c, {"rotating", "p99_ms"}), num(i, {"rotating", "p99_ms"})) + " | " +
