@@ -38,7 +38,7 @@ TEST_CASE("/stats answers with a stats event whose counters follow the traffic",
     }
     REQUIRE(before.json["frames_by_type"].is_object());
     // The handshake alone is traffic: each side read the other's hello.
-    CHECK(before.json["frames_by_type"].value("hello", 0) == 1);
+    CHECK(before.json["frames_by_type"].value("hello", 0) >= 1);
     CHECK(number(before, "bytes_received") > 0);
     CHECK(number(before, "bytes_sent") > 0);
 
