@@ -6,6 +6,7 @@ set key top left
 set grid
 set xlabel "peers"
 set logscale x
+set xrange [8:250]
 set xtics (10, 20, 50, 100, 200)
 
 set output "p99.png"
