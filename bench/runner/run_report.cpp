@@ -55,7 +55,10 @@ std::string ratio(double a, double b) {
 std::string rate(const json& run) {
     if (!run.is_object() || !run.contains("rate")) return "–";
     const auto& r = run["rate"];
-    std::string s = fixed(num(r, {"max_sustained"}), 0);
+    const double ok = num(r, {"max_sustained"}), failed = num(r, {"lowest_failed"});
+    // Not even the lowest rate tried held: say below what.
+    if (ok <= 0 && failed > 0) return "< " + fixed(failed, failed < 10 ? 1 : 0);
+    std::string s = fixed(ok, 0);
     if (r.value("capped", false)) s = "≥ " + s;
     return s;
 }
