@@ -89,6 +89,12 @@ asio::awaitable<void> headless_front::read_loop() {
 }
 
 void headless_front::execute(const std::string& line) {
+    // A diagnostic for scripts and bench/run, not a chat command: the terminal UI has nowhere
+    // to show it, so it stays out of the command language both fronts share.
+    if (line == "/stats" || line == "/stats\r") {
+        emit_stats();
+        return;
+    }
     const command c = parse_command(line);
     if (run_on_node(*node_, c)) return;
     std::visit(core::overloaded{
@@ -125,6 +131,27 @@ void headless_front::emit(const nlohmann::ordered_json& event) {
     std::fflush(stdout);
 }
 
+void headless_front::emit_stats() {
+    const auto& s = node_->stats();
+    std::uint64_t rejected = 0;
+    for (const auto& [reason, count] : node_->rejected_envelopes()) rejected += count;
+    nlohmann::ordered_json by_type = nlohmann::ordered_json::object();
+    for (const auto& [type, count] : s.received_by_type) by_type[type] = count;
+    const auto uptime = std::chrono::steady_clock::now() - started_;
+    emit({{"event", "stats"},
+          {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(uptime).count()},
+          {"chat_frames_received", s.chat_frames_received()},
+          {"chat_delivered", chat_delivered_},
+          {"chat_own", chat_own_},
+          {"chat_rejected", rejected},
+          {"bytes_received", s.bytes_received},
+          {"bytes_sent", s.bytes_sent},
+          {"frames_received", s.frames_received},
+          {"frames_sent", s.frames_sent},
+          {"known_copies", s.known_copies},
+          {"frames_by_type", by_type}});
+}
+
 void headless_front::on_ready(const std::string& peer_id, const std::string& nick,
                               const std::string& listen, const std::string& room) {
     emit({{"event", "ready"},
@@ -150,6 +177,7 @@ void headless_front::on_peer_down(const peer::peer_info& peer, const std::string
 }
 
 void headless_front::on_message(const peer::chat_message& m) {
+    ++(m.own ? chat_own_ : chat_delivered_);
     emit({{"event", "message"},
           {"id", m.id},
           {"room", m.room},

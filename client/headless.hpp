@@ -2,6 +2,8 @@
 // The headless front for scripts, bots and tests: commands from stdin, one a line; events to
 // stdout as JSON, one object a line, each with an "event" field. Main thread only.
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -45,6 +47,8 @@ private:
     asio::awaitable<void> read_loop();
     void execute(const std::string& line);
     void emit(const nlohmann::ordered_json& event);
+    // The answer to /stats.
+    void emit_stats();
 
     asio::io_context& io_;
     asio::posix::stream_descriptor input_;
@@ -52,6 +56,10 @@ private:
     std::function<void()> on_done_;
     bool quitting_ = false;
     bool signalled_ = false;  // stopping on a signal: leave at once
+    // Counted here, where messages reach the user, for /stats.
+    std::uint64_t chat_delivered_ = 0;  // from others
+    std::uint64_t chat_own_ = 0;        // our own, as the node echoed them
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace confab::client

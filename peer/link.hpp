@@ -27,6 +27,7 @@
 #include "core/log.hpp"
 #include "core/token_bucket.hpp"
 #include "peer/detail/coro.hpp"
+#include "peer/stats.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
 
@@ -70,10 +71,13 @@ public:
     using message_handler =
         std::function<void(link&, protocol::message&, const std::string& payload)>;
 
-    link(Stream stream, bool outbound, link_limits limits)
+    // `stats`, when given, is where this link counts its bytes and frames (the node's
+    // totals); it must outlive the link.
+    link(Stream stream, bool outbound, link_limits limits, node_stats* stats = nullptr)
         : stream_(std::move(stream)),
           outbound_(outbound),
           limits_(limits),
+          stats_(stats ? stats : &own_stats_),
           bell_(stream_.get_executor(), std::chrono::steady_clock::time_point::max()),
           watchdog_timer_(stream_.get_executor()) {}
 
@@ -109,7 +113,7 @@ public:
     asio::awaitable<bool> send_hello(const protocol::hello& ours) {
         using namespace asio::experimental::awaitable_operators;
         std::string frame = protocol::encode_frame(protocol::serialize(ours));
-        auto result = co_await (write_all(frame) || detail::timeout(limits_.hello_timeout));
+        auto result = co_await (write_all(frame, 1) || detail::timeout(limits_.hello_timeout));
         if (result.index() == 1) {
             close_reason_ = "could not send hello within " + seconds(limits_.hello_timeout);
             co_return false;
@@ -126,12 +130,14 @@ public:
     asio::awaitable<void> refuse(const std::string& reason, const protocol::peers& alternatives) {
         using namespace asio::experimental::awaitable_operators;
         std::string out;
+        std::uint64_t frames = 1;
         if (!alternatives.list.empty()) {
             out += protocol::encode_frame(protocol::serialize(alternatives));
+            ++frames;
         }
         out += protocol::encode_frame(protocol::serialize(protocol::bye{reason}));
         record_reason("refused (" + reason + ")");
-        co_await (write_all(out) || detail::timeout(limits_.flush_grace));
+        co_await (write_all(out, frames) || detail::timeout(limits_.flush_grace));
         close_socket();
     }
 
@@ -191,6 +197,8 @@ public:
     // Addresses a neighbour named while refusing the connection.
     const std::vector<protocol::peer_address>& early_peers() const { return early_peers_; }
     std::size_t queued_bytes() const { return queued_bytes_; }
+    // What this link counted (into the node's totals when it was given them).
+    const node_stats& stats() const { return *stats_; }
     Stream& stream() { return stream_; }
 
 private:
@@ -203,7 +211,9 @@ private:
                 co_return std::nullopt;
             }
             if (next.status == protocol::decode_status::frame) {
+                ++stats_->frames_received;
                 auto parsed = protocol::parse_message(next.payload);
+                count_type(parsed);
                 if (parsed.status != protocol::parse_status::ok) {
                     co_await refuse("protocol error before hello: " + parsed.error);
                     co_return std::nullopt;
@@ -239,6 +249,7 @@ private:
                 record_reason(describe_read_error(ec) + " during handshake");
                 co_return std::nullopt;
             }
+            stats_->bytes_received += n;
             decoder_.feed({buf.data(), n});
         }
     }
@@ -248,12 +259,14 @@ private:
         record_reason(reason);
         using namespace asio::experimental::awaitable_operators;
         std::string frame = protocol::encode_frame(protocol::serialize(protocol::error{reason}));
-        co_await (write_all(frame) || detail::timeout(limits_.flush_grace));
+        co_await (write_all(frame, 1) || detail::timeout(limits_.flush_grace));
     }
 
-    asio::awaitable<std::error_code> write_all(const std::string& bytes) {
+    asio::awaitable<std::error_code> write_all(const std::string& bytes, std::uint64_t frames) {
         auto [ec, n] =
             co_await asio::async_write(stream_, asio::buffer(bytes), detail::use_nothrow);
+        stats_->bytes_sent += n;
+        if (!ec) stats_->frames_sent += frames;
         co_return ec;
     }
 
@@ -269,6 +282,7 @@ private:
                     co_await protocol_failure(next.error);
                     co_return;
                 }
+                ++stats_->frames_received;
                 const auto now = std::chrono::steady_clock::now();
                 if (!frames_allowed_.take(now)) {
                     ++frames_dropped_;
@@ -289,8 +303,12 @@ private:
                     }
                     continue;
                 }
-                if (is_known_copy_ && is_known_copy_(next.payload)) continue;
+                if (is_known_copy_ && is_known_copy_(next.payload)) {
+                    ++stats_->known_copies;
+                    continue;
+                }
                 auto parsed = protocol::parse_message(next.payload);
+                count_type(parsed);
                 if (parsed.status == protocol::parse_status::malformed) {
                     co_await protocol_failure(parsed.error);
                     co_return;
@@ -308,6 +326,7 @@ private:
                 record_reason(describe_read_error(ec));
                 co_return;
             }
+            stats_->bytes_received += n;
             last_received_ = std::chrono::steady_clock::now();
             decoder_.feed({buf.data(), n});
         }
@@ -371,10 +390,12 @@ private:
                 out = asio::buffer(batch);
             }
             auto [ec, n] = co_await asio::async_write(stream_, out, detail::use_nothrow);
+            stats_->bytes_sent += n;
             if (ec) {
                 record_reason("write failed: " + ec.message());
                 co_return;
             }
+            stats_->frames_sent += count;
             for (std::size_t i = 0; i < count && !queue_.empty(); ++i) {
                 queued_bytes_ -= queue_.front()->size();
                 queue_.pop_front();
@@ -412,6 +433,17 @@ private:
         }
     }
 
+    void count_type(const protocol::parse_result& parsed) {
+        // Only known types are keyed by name: a stranger must not grow the map at will.
+        const std::string_view key =
+            parsed.status == protocol::parse_status::ok ? std::string_view(parsed.type) : "unknown";
+        auto it = stats_->received_by_type.find(key);
+        if (it == stats_->received_by_type.end()) {
+            it = stats_->received_by_type.emplace(std::string(key), 0).first;
+        }
+        ++it->second;
+    }
+
     void record_reason(std::string reason) {
         if (close_reason_.empty()) close_reason_ = std::move(reason);
     }
@@ -435,6 +467,8 @@ private:
     Stream stream_;
     bool outbound_;
     link_limits limits_;
+    node_stats own_stats_;  // counted here when the link was given nowhere else to count
+    node_stats* stats_;
     core::token_bucket frames_allowed_{limits_.frame_rate, limits_.frame_burst};
     core::token_bucket drops_allowed_{limits_.drop_rate, limits_.drop_patience};
     std::uint64_t frames_dropped_ = 0;

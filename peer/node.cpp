@@ -346,7 +346,7 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     // Both ends see the dialler's port: it tells apart two links dialled by the same peer.
     const std::uint16_t dialler_port = outbound ? local.port() : remote.port();
 
-    peer_link l(std::move(socket), outbound, config_.limits);
+    peer_link l(std::move(socket), outbound, config_.limits, &stats_);
     links_.insert(&l);
     if (!outbound) ++inbound_;
     struct unlist {

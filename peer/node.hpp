@@ -25,6 +25,7 @@
 #include "core/recent_frames.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
+#include "peer/stats.hpp"
 #include "peer/tls.hpp"
 #include "peer/transfers.hpp"
 #include "protocol/address.hpp"
@@ -113,6 +114,8 @@ public:
     // What the chat gate decided since start: messages dropped by reason (each also logged
     // as a warning), copies, equivocations.
     const core::chat_gate& gate() const { return gate_; }
+    // Bytes and frames on every neighbour link since start, closed links included (/stats).
+    const node_stats& stats() const { return stats_; }
 
 private:
     struct neighbour {
@@ -191,6 +194,7 @@ private:
     core::chat_gate gate_;
     // Chat frames flooded in the last seconds, handed to each link as it is admitted.
     core::recent_frames recent_;
+    node_stats stats_;  // every link counts into it (peer/stats.hpp)
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
 

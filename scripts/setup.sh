@@ -5,9 +5,12 @@
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config libasio-dev nlohmann-json3-dev libncurses-dev
-          catch2 libssl-dev libsodium-dev tmux netcat-openbsd iproute2 nftables)
+          catch2 libssl-dev libsodium-dev tmux netcat-openbsd iproute2 nftables ngircd
+          gnuplot-nox)
 # tmux drives the terminal UI in tests; netcat-openbsd is the baseline file_bench compares with;
-# iproute2 and nftables build the network namespaces and the cable cut of the fault tests.
+# iproute2 and nftables build the network namespaces and the cable cut of the fault tests;
+# ngircd is the IRC server bench/run compares with (it starts its own, never the system's) and
+# gnuplot-nox draws bench/run's PNGs.
 if [ "${1:-}" = "--fuzz" ]; then
     # -fsanitize=fuzzer links libclang_rt.fuzzer from libclang-rt-14-dev, which clang-14 only
     # recommends (and recommends are not installed below); libfuzzer-14-dev is the standalone
