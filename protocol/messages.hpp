@@ -15,29 +15,35 @@
 
 namespace confab::protocol {
 
-inline constexpr int protocol_version = 1;
+inline constexpr int protocol_version = 2;
 
-// First frame each way.
+// A room the sender is in and proves on this connection: its name, its public id, and the
+// sender's proof that it holds the room's secret, bound to this connection ("" in an open
+// room): docs/protocol.md "Rooms".
+struct room_claim {
+    std::string name;
+    std::string id;
+    std::string proof;
+    friend bool operator==(const room_claim&, const room_claim&) = default;
+};
+
+// First frame each way. The dialler claims every room it is in; the acceptor answers with its
+// claims for the rooms they share, and only those.
 struct hello {
     int version = protocol_version;
     std::string peer_id;
     std::string nick;
     std::uint16_t listen_port = 0;  // 0: this peer accepts no connections
-    // How many neighbours the sender has: a full peer makes room for one that has few.
-    std::uint16_t links = 0;
-    std::vector<std::string> rooms;
+    std::vector<room_claim> rooms;
     std::vector<std::string> features;
-    // The room's public id, and the sender's proof that it knows the room's secret (empty
-    // for an open room): docs/protocol.md "Rooms".
-    std::string room_id;
-    std::string proof;
     friend bool operator==(const hello&, const hello&) = default;
 };
 
-// Peer exchange: addresses the sender knows.
-struct peers {
-    std::vector<peer_address> list;
-    friend bool operator==(const peers&, const peers&) = default;
+// Rooms the sender adds on a connection after the hellos (it joined them since): the same
+// claims as in hello; the receiver answers with its own claims for the ones it shares.
+struct rooms {
+    std::vector<room_claim> rooms;
+    friend bool operator==(const struct rooms&, const struct rooms&) = default;
 };
 
 // The author-written part of a chat message. Its canonical bytes without "sig" are what the
@@ -57,6 +63,9 @@ struct envelope {
 };
 
 struct chat {
+    // How many hops from its author the sender got the message (0: the sender wrote it). Not
+    // signed: each hop writes its own.
+    std::uint32_t hops = 0;
     envelope env;
     // The envelope object exactly as received (unknown fields included): the message id is
     // computed from it and it is forwarded unchanged.
@@ -87,7 +96,8 @@ struct nick {
     friend bool operator==(const struct nick&, const struct nick&) = default;
 };
 
-using message = std::variant<hello, peers, chat, ping, pong, bye, error, nick>;
+using message = std::variant<hello, chat, ping, pong, bye, error, nick, rooms, join, forward_join,
+                             neighbor, disconnect, shuffle, shuffle_reply, ihave, graft, prune>;
 
 enum class parse_status {
     ok,

@@ -386,7 +386,8 @@ void membership::shuffle_now(time_point now, actions& out) {
     const peer_id target = *to;
     auto peers = sample(config_.shuffle_active, config_.shuffle_passive, target);
     if (peers.empty() || shuffle_routes_.size() >= config_.max_shuffle_routes) return;
-    const std::uint64_t id = rng_() | 1;  // never 0, which a contact's sample uses
+    // 1..2^53: exact in every JSON implementation, and never 0, which a contact's sample uses.
+    const std::uint64_t id = (rng_() & ((std::uint64_t{1} << 53) - 1)) | 1;
     shuffle_routes_[id] = {{}, now + config_.shuffle_route_for};
     out.push_back(send_frame{target,
                              protocol::shuffle{room_, id, config_.shuffle_walk, std::move(peers)}});
