@@ -133,8 +133,7 @@ void headless_front::emit(const nlohmann::ordered_json& event) {
 
 void headless_front::emit_stats() {
     const auto& s = node_->stats();
-    std::uint64_t rejected = 0;
-    for (const auto& [reason, count] : node_->rejected_envelopes()) rejected += count;
+    const std::uint64_t rejected = node_->gate().rejected();
     nlohmann::ordered_json by_type = nlohmann::ordered_json::object();
     for (const auto& [type, count] : s.received_by_type) by_type[type] = count;
     const auto uptime = std::chrono::steady_clock::now() - started_;
@@ -144,6 +143,7 @@ void headless_front::emit_stats() {
           {"chat_delivered", chat_delivered_},
           {"chat_own", chat_own_},
           {"chat_rejected", rejected},
+          {"frames_not_proven", s.frames_not_proven},
           {"bytes_received", s.bytes_received},
           {"bytes_sent", s.bytes_sent},
           {"frames_received", s.frames_received},

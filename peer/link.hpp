@@ -125,19 +125,12 @@ public:
         co_return true;
     }
 
-    // Instead of our hello: names peers the dialler may try instead (may be empty), says bye
-    // with `reason` ("full", "self") and closes.
-    asio::awaitable<void> refuse(const std::string& reason, const protocol::peers& alternatives) {
+    // Instead of our hello: says bye with `reason` ("self", "wrong secret", ...) and closes.
+    asio::awaitable<void> refuse_with_bye(const std::string& reason) {
         using namespace asio::experimental::awaitable_operators;
-        std::string out;
-        std::uint64_t frames = 1;
-        if (!alternatives.list.empty()) {
-            out += protocol::encode_frame(protocol::serialize(alternatives));
-            ++frames;
-        }
-        out += protocol::encode_frame(protocol::serialize(protocol::bye{reason}));
+        std::string out = protocol::encode_frame(protocol::serialize(protocol::bye{reason}));
         record_reason("refused (" + reason + ")");
-        co_await (write_all(out, frames) || detail::timeout(limits_.flush_grace));
+        co_await (write_all(out, 1) || detail::timeout(limits_.flush_grace));
         close_socket();
     }
 
@@ -194,8 +187,6 @@ public:
     const std::string& close_reason() const { return close_reason_; }
     // The reason the neighbour gave in its bye, if it sent one.
     const std::optional<std::string>& remote_bye() const { return remote_bye_; }
-    // Addresses a neighbour named while refusing the connection.
-    const std::vector<protocol::peer_address>& early_peers() const { return early_peers_; }
     std::size_t queued_bytes() const { return queued_bytes_; }
     // What this link counted (into the node's totals when it was given them).
     const node_stats& stats() const { return *stats_; }
@@ -217,14 +208,6 @@ private:
                 if (parsed.status != protocol::parse_status::ok) {
                     co_await refuse("protocol error before hello: " + parsed.error);
                     co_return std::nullopt;
-                }
-                // An acceptor with no room for us says so instead of hello, after naming
-                // (in one list) neighbours that may have room. Only a dialler hears that.
-                auto* p = std::get_if<protocol::peers>(&*parsed.msg);
-                if (p && outbound_ && !got_early_peers_) {
-                    got_early_peers_ = true;
-                    early_peers_ = std::move(p->list);
-                    continue;
                 }
                 auto* b = std::get_if<protocol::bye>(&*parsed.msg);
                 if (b && outbound_) {
@@ -483,8 +466,6 @@ private:
     std::string close_reason_;
     std::optional<std::string> remote_bye_;
     std::function<bool(const std::string&)> is_known_copy_;
-    std::vector<protocol::peer_address> early_peers_;
-    bool got_early_peers_ = false;
 };
 
 extern template class link<asio::ip::tcp::socket>;

@@ -1,6 +1,8 @@
 #include "peer/node.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <random>
 #include <cassert>
 #include <cstdio>
 #include <exception>
@@ -31,13 +33,6 @@ constexpr const char* component = "peer";
 constexpr std::uint64_t seq_block = 1000;
 // Messages written while no neighbour is connected wait for one, up to this many.
 constexpr std::size_t max_outbox = 1000;
-// Every link admitted gets the chat frames flooded within this window (catch-up): long
-// enough to cover a link being replaced (replacement_grace) or a neighbour still linking up
-// (the hello deadlines), at most this many frames and bytes (a quarter of a link's send
-// queue, which a catch-up must never fill). Its copies cost the receiver a digest lookup.
-constexpr auto catch_up_window = std::chrono::seconds(10);
-constexpr std::size_t max_catch_up_frames = 1000;
-constexpr std::size_t max_catch_up_bytes = 2 * 1024 * 1024;
 // Completion handler for top-level coroutines: an escaped exception is a bug; say so.
 auto log_exceptions(std::string what) {
     return [what = std::move(what)](std::exception_ptr e) {
@@ -76,6 +71,7 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       nick_(config_.nick),
       acceptor_(io),
       maintenance_timer_(io),
+      overlay_timer_(io),
       drain_timer_(io),
       book_(config_.backoff),
       gate_([this] {
@@ -85,7 +81,6 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
           c.author_patience = config_.author_patience;
           return c;
       }()),
-      recent_(catch_up_window, max_catch_up_frames, max_catch_up_bytes),
       transfers_(io,
                  [this] {
                      auto files = config_.files;
@@ -96,6 +91,13 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
                  sink, transfer_hooks()) {
     // A config built without keys (tests, embedders) is an open room, not a broken one.
     if (config_.room_keys.room_id.empty()) config_.room_keys = core::open_room_keys(config_.room);
+    // Each room's overlay draws from its own seeded generator: no global randomness inside.
+    std::random_device seed;
+    const auto& keys = config_.room_keys;
+    rooms_.emplace(keys.room_id,
+                   room_state{keys, core::overlay::room_overlay(
+                                        identity_.peer_id(), keys.room_id, config_.overlay,
+                                        (std::uint64_t{seed()} << 32) | seed())});
     auto state_path = config_.data_dir / "state.json";
     std::error_code ec;
     if (std::filesystem::exists(state_path, ec)) {
@@ -131,9 +133,22 @@ void node::start() {
         }
     }
     for (const auto& join : config_.joins) book_.add(join.to_string(), {}, /*pinned=*/true);
+    // Peers met before are the rooms' first passive peers: a restarted peer finds its room
+    // again without the address it was started with.
+    std::vector<protocol::peer_address> known;
+    for (const auto& e : book_.entries()) {
+        if (!e.peer_id.empty() && !e.self) known.push_back({e.peer_id, e.addr});
+    }
+    const auto now = clock::now();
+    for (auto& [id, room] : rooms_) {
+        core::overlay::actions out;
+        room.overlay.add_known(known, now, out);
+        execute(id, out);
+    }
 
     asio::co_spawn(io_, accept_loop(), log_exceptions("accepting connections"));
     asio::co_spawn(io_, maintenance_loop(), log_exceptions("mesh maintenance"));
+    asio::co_spawn(io_, overlay_loop(), log_exceptions("room overlays"));
 }
 
 void node::bind_listener() {
@@ -201,31 +216,25 @@ asio::awaitable<void> node::accept_loop() {
         socket.set_option(tcp::no_delay(true), ec);
         // Counted here, not when serve() starts: the next accept must already see it.
         ++handshaking_;
-        asio::co_spawn(io_, serve(peer_stream(std::move(socket), tls_), {}),
+        asio::co_spawn(io_, serve(peer_stream(std::move(socket), tls_), {}, {}),
                        log_exceptions("inbound connection"));
     }
 }
 
 asio::awaitable<void> node::maintenance_loop() {
-    auto next_gossip = clock::now() + config_.gossip_every;
+    auto next_save = clock::now() + config_.save_every;
     while (!stopping_) {
         auto now = clock::now();
-        if (now >= next_gossip) {
-            // Periodic peer exchange heals partitions that one-off announcements missed.
-            for (auto& [id, n] : neighbours_) {
-                auto list = known_peers_for(id);
-                if (n.link && !list.list.empty()) n.link->send(make_frame(list));
-            }
-            next_gossip = now + config_.gossip_every;
+        if (now >= next_save) {
             // Also saved at shutdown; saving now too means a peer that was killed still
-            // finds its mesh again on restart. One small write a minute on the loop.
+            // finds its rooms again on restart. One small write a minute on the loop.
             save_address_book();
-            recent_.forget_older_than_window(now);  // a quiet room holds no old frames
+            next_save = now + config_.save_every;
         }
         dial_due();
-        auto wake = next_gossip;
+        auto wake = next_save;
         if (auto due = book_.next_due()) {
-            // Due but not dialled (enough links, or already connected by another address):
+            // Due but not dialled (in the rooms already, or connected by another address):
             // look again later; new events poke the loop sooner.
             wake = std::min(wake, *due > now ? *due : now + std::chrono::seconds(5));
         }
@@ -234,23 +243,85 @@ asio::awaitable<void> node::maintenance_loop() {
     }
 }
 
-void node::dial_due() {
-    if (stopping_) return;
-    const std::size_t busy = neighbours_.size() + dialling_;
-    if (busy >= config_.target_links) return;
-    const std::size_t slots = config_.target_links - busy;
-    auto connected_elsewhere = [this](const core::address_book::entry& e) {
-        return !e.peer_id.empty() && neighbours_.count(e.peer_id) > 0;
-    };
-    // due() lists the addresses the user named first.
-    for (const auto& addr : book_.due(clock::now(), slots, connected_elsewhere)) {
-        book_.dial_started(addr);
-        ++dialling_;
-        asio::co_spawn(io_, dial(addr), log_exceptions("dialling " + addr));
+asio::awaitable<void> node::overlay_loop() {
+    while (!stopping_) {
+        const auto now = clock::now();
+        for (auto& [id, room] : rooms_) {
+            auto wake = room.overlay.next_wake();
+            if (!wake || *wake > now) continue;
+            core::overlay::actions out;
+            room.overlay.tick(now, out);
+            execute(id, out);
+        }
+        std::optional<clock::time_point> wake;
+        for (const auto& [id, room] : rooms_) {
+            auto w = room.overlay.next_wake();
+            if (w && (!wake || *w < *wake)) wake = w;
+        }
+        overlay_timer_.expires_at(wake ? std::max(*wake, now) : clock::time_point::max());
+        co_await overlay_timer_.async_wait(detail::use_nothrow);
     }
 }
 
-asio::awaitable<void> node::dial(std::string addr) {
+void node::rearm_overlays() {
+    if (stopping_) return;
+    for (const auto& [id, room] : rooms_) {
+        auto w = room.overlay.next_wake();
+        if (w && *w < overlay_timer_.expiry()) {
+            overlay_timer_.cancel();  // the loop looks again and sets the earlier time
+            return;
+        }
+    }
+}
+
+void node::dial_due() {
+    if (stopping_) return;
+    // The rooms' overlays choose their neighbours themselves; the address book only gets a
+    // peer into a room it has nobody in (first start, or everyone gone), and keeps dialling
+    // the addresses the user named (/connect, --join) while they are not linked.
+    const bool alone = std::any_of(rooms_.begin(), rooms_.end(), [](const auto& r) {
+        return r.second.overlay.members().active().empty() &&
+               r.second.overlay.members().pending() == 0;
+    });
+    auto linked = [this](const core::address_book::entry& e) {
+        return !e.peer_id.empty() && neighbours_.count(e.peer_id) > 0;
+    };
+    const std::size_t busy = dialling_;
+    const std::size_t slots = alone && busy < 2 ? 2 - busy : 0;
+    // due() lists the addresses the user named first.
+    auto addrs = book_.due(clock::now(), std::max<std::size_t>(slots, 8), linked);
+    std::size_t started = 0;
+    for (const auto& addr : addrs) {
+        const auto* e = book_.find(addr);
+        if (!e || (started >= slots && !e->pinned)) continue;
+        book_.dial_started(addr);
+        ++dialling_;
+        ++started;
+        asio::co_spawn(io_, dial(addr, {}), log_exceptions("dialling " + addr));
+    }
+}
+
+asio::awaitable<void> node::dial(std::string addr, dial_purpose purpose) {
+    const bool contact = purpose.peer_id.empty();
+    // A dial for the overlays that fails is the overlays' to handle; a contact's is the
+    // address book's.
+    auto failed = [this, &addr, &purpose, contact](const std::string& why) {
+        if (contact) {
+            --dialling_;
+            dial_failed(addr, why);
+            return;
+        }
+        core::log(core::log_level::debug, component, "could not reach ", addr, ": ", why);
+        dialling_for_.erase(purpose.peer_id);
+        const auto now = clock::now();
+        for (const auto& room_id : purpose.rooms) {
+            auto it = rooms_.find(room_id);
+            if (it == rooms_.end()) continue;
+            core::overlay::actions out;
+            it->second.overlay.connect_failed(purpose.peer_id, now, out);
+            execute(room_id, out);
+        }
+    };
     std::string error;
     auto target = protocol::parse_host_port(addr, &error);
     std::vector<tcp::endpoint> endpoints;
@@ -270,13 +341,11 @@ asio::awaitable<void> node::dial(std::string addr) {
         }
     }
     if (endpoints.empty()) {
-        --dialling_;
-        dial_failed(addr, error.empty() ? "no address to dial" : error);
+        failed(error.empty() ? "no address to dial" : error);
         co_return;
     }
-
     if (stopping_) {
-        --dialling_;
+        if (contact) --dialling_;
         co_return;
     }
     peer_stream socket(io_, tls_);
@@ -286,22 +355,23 @@ asio::awaitable<void> node::dial(std::string addr) {
                             detail::timeout(config_.dial_timeout));
     connecting_.erase(&socket);
     if (result.index() == 1) {
-        --dialling_;
-        dial_failed(addr, "no answer within " +
-                              std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                 config_.dial_timeout)
-                                                 .count()) +
-                              " s");
+        failed("no answer within " +
+               std::to_string(
+                   std::chrono::duration_cast<std::chrono::seconds>(config_.dial_timeout).count()) +
+               " s");
         co_return;
     }
     if (auto [ec, ep] = std::get<0>(result); ec || stopping_) {
-        --dialling_;
-        if (ec) dial_failed(addr, ec.message());
+        if (ec) {
+            failed(ec.message());
+        } else if (contact) {
+            --dialling_;
+        }
         co_return;
     }
     std::error_code ignored;
     socket.lowest_layer().set_option(tcp::no_delay(true), ignored);
-    co_await serve(std::move(socket), addr);  // counts as dialling until its handshake ends
+    co_await serve(std::move(socket), addr, std::move(purpose));
 }
 
 void node::dial_failed(const std::string& addr, const std::string& why, bool tell_user) {
@@ -319,10 +389,11 @@ void node::dial_failed(const std::string& addr, const std::string& why, bool tel
     poke_maintenance();
 }
 
-asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
+asio::awaitable<void> node::serve(peer_stream socket, std::string dialled, dial_purpose purpose) {
     const bool outbound = !dialled.empty();
-    // An outbound connection counts as dialling until its handshake is over, so that
-    // dial_due() does not start more dials than the target while handshakes are slow.
+    const bool contact = outbound && purpose.peer_id.empty();
+    // A contact counts as dialling until its handshake is over, so that dial_due() does not
+    // start more dials while handshakes are slow.
     struct in_progress {
         std::size_t* count;
         void done() {
@@ -330,14 +401,38 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
             count = nullptr;
         }
         ~in_progress() { done(); }
-    } dialling{outbound ? &dialling_ : nullptr};
+    } dialling{contact ? &dialling_ : nullptr};
     // An inbound connection counts as a handshake (from its accept) until it is a neighbour
     // or gone.
     in_progress handshaking{outbound ? nullptr : &handshaking_};
+    // An overlay's dial that ends before its rooms are linked is a failed connect for them.
+    bool linked = false;
+    struct connect_outcome {
+        node& n;
+        const dial_purpose& purpose;
+        const bool& linked;
+        ~connect_outcome() {
+            if (purpose.peer_id.empty()) return;
+            n.dialling_for_.erase(purpose.peer_id);
+            if (linked || n.stopping_) return;
+            const auto now = clock::now();
+            for (const auto& room_id : purpose.rooms) {
+                auto it = n.rooms_.find(room_id);
+                if (it == n.rooms_.end()) continue;
+                core::overlay::actions out;
+                it->second.overlay.connect_failed(purpose.peer_id, now, out);
+                n.execute(room_id, out);
+            }
+        }
+    } outcome{*this, purpose, linked};
+    auto failed = [&](const std::string& why, bool tell_user) {
+        if (contact) dial_failed(dialled, why, tell_user);
+    };
+
     std::error_code ec;
     const auto remote = socket.lowest_layer().remote_endpoint(ec);
     if (ec) {
-        if (outbound) dial_failed(dialled, ec.message());
+        failed(ec.message(), true);
         co_return;
     }
     const std::string remote_text = endpoint_string(remote);
@@ -364,10 +459,11 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
     const std::string tls_problem = co_await secure(l, tls_id);
     // Plain statements, not `?:`: GCC 12 mishandles co_await inside a conditional.
     std::optional<protocol::hello> theirs;
+    std::set<std::string> shared;
     if (!tls_problem.empty()) {
         l.abort(tls_problem);
     } else if (outbound) {
-        const auto ours = our_hello(l);
+        const auto ours = our_hello(l, all_rooms());
         theirs = co_await l.handshake(ours);
         if (theirs && theirs->peer_id != *tls_id) {
             l.abort("its hello claims peer id " + theirs->peer_id + " but its TLS key is " +
@@ -375,40 +471,40 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
             theirs.reset();
         }
         if (theirs && theirs->peer_id != peer_id()) {
-            if (auto refusal = check_room(l, *theirs); !refusal.empty()) {
+            std::string refusal;
+            shared = check_claims(l, theirs->peer_id, theirs->rooms, &refusal);
+            if (shared.empty()) {
                 // We have said hello but nothing else; the acceptor hears why and is gone.
                 l.close(room_sentence(refusal, remote_text), refusal);
                 co_await l.run([](peer_link&, protocol::message&, const std::string&) {});
-                sink_.on_error(room_sentence(refusal, dialled));
-                dial_failed(dialled, l.close_reason(), false);
+                if (contact) sink_.on_error(room_sentence(refusal, dialled));
+                failed(l.close_reason(), false);
                 co_return;
             }
         }
     } else {
-        theirs = co_await answer(l, *tls_id);
+        theirs = co_await answer(l, *tls_id, shared);
     }
     dialling.done();
     handshaking.done();
     if (!theirs) {
         core::log(core::log_level::info, component, "no handshake with ", remote_text, ": ",
                   l.close_reason());
-        learn(l.early_peers());
         if (outbound && l.remote_bye() == "self") {
             const auto* e = book_.find(dialled);
             if (e && e->pinned) sink_.on_error(dialled + " is this peer's own address");
             book_.mark_self(dialled);
             poke_maintenance();  // the slot it took is free for another address
-        } else if (outbound && is_room_refusal(l.remote_bye().value_or(""))) {
+        } else if (contact && is_room_refusal(l.remote_bye().value_or(""))) {
             // Retrying will not help until the user fixes the secret: say so plainly, and
             // then less and less often (dial_failed backs off as for any failure).
             const auto* e = book_.find(dialled);
             if (!e || e->failures == 0 || is_power_of_two(e->failures + 1)) {
                 sink_.on_error(room_sentence(*l.remote_bye(), dialled));
             }
-            dial_failed(dialled, l.close_reason(), false);
-        } else if (outbound) {
-            // A full neighbour is busy, not broken, and it named others to try instead.
-            dial_failed(dialled, l.close_reason(), l.remote_bye() != "full");
+            failed(l.close_reason(), false);
+        } else {
+            failed(l.close_reason(), true);
         }
         co_return;
     }
@@ -425,23 +521,25 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
 
     neighbour candidate{&l,           {theirs->peer_id, theirs->nick, remote_text},
                         {},           dialled,
-                        dialler_port, ++neighbour_serial_,
-                        local_host,   nullptr};
+                        dialler_port, local_host,
+                        nullptr,      shared};
     if (theirs->listen_port != 0) {
         candidate.advertised =
             protocol::host_port{remote.address().to_string(), theirs->listen_port}.to_string();
         candidate.info.addr = candidate.advertised;
     }
-    if (outbound) book_.dial_succeeded(dialled, theirs->peer_id);
+    if (contact) book_.dial_succeeded(dialled, theirs->peer_id);
+    if (!candidate.advertised.empty()) book_.add(candidate.advertised, theirs->peer_id);
 
     const std::string id = theirs->peer_id;
     if (admit(l, *theirs, candidate)) {
         core::log(core::log_level::info, component, "connected to ", theirs->nick, " (", id,
                   ") at ", remote_text, outbound ? ", dialled" : ", accepted");
+        linked = true;
         transfers_.on_peer_up(id);
+        rooms_linked(id, shared, contact);
         co_await l.run([this, &id](peer_link& from, protocol::message& m,
-                                   const std::string& p) { on_link_message(from, id, m, p); },
-                       [this](const std::string& payload) { return gate_.known_frame(payload); });
+                                   const std::string& p) { on_link_message(from, id, m, p); });
     } else {
         co_await l.run(ignore);
     }
@@ -454,13 +552,15 @@ asio::awaitable<void> node::serve(peer_stream socket, std::string dialled) {
             await_replacement(id);
         } else {
             auto info = it->second.info;
+            auto rooms = it->second.rooms;
             neighbours_.erase(it);
             core::log(core::log_level::info, component, "lost ", info.nick, " (", id,
                       "): ", l.close_reason());
             sink_.on_peer_down(info, l.close_reason());
+            rooms_unlinked(id, rooms);
         }
     }
-    if (outbound) book_.disconnected(dialled, clock::now());
+    if (contact) book_.disconnected(dialled, clock::now());
     poke_maintenance();
 }
 
@@ -482,7 +582,8 @@ asio::awaitable<std::string> node::secure(peer_link& l, std::optional<std::strin
 }
 
 asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l,
-                                                             const std::string& tls_id) {
+                                                             const std::string& tls_id,
+                                                             std::set<std::string>& shared) {
     auto theirs = co_await l.receive_hello();
     if (!theirs || stopping_) co_return std::nullopt;
     if (theirs->peer_id != tls_id) {
@@ -490,55 +591,32 @@ asio::awaitable<std::optional<protocol::hello>> node::answer(peer_link& l,
         co_return std::nullopt;
     }
     if (theirs->peer_id == peer_id()) {
-        co_await l.refuse("self", {});
+        co_await l.refuse_with_bye("self");
         co_return std::nullopt;
     }
-    if (auto refusal = check_room(l, *theirs); !refusal.empty()) {
-        // Not a word of the room, not even our hello, for a peer that cannot prove it knows
-        // the secret.
+    std::string refusal;
+    shared = check_claims(l, theirs->peer_id, theirs->rooms, &refusal);
+    if (shared.empty()) {
+        // Not a word of any room, not even our hello, for a peer that cannot prove it
+        // shares one with us.
         std::error_code ec;
         const std::string remote = endpoint_string(l.stream().lowest_layer().remote_endpoint(ec));
-        const std::string why = refusal == "other room"
-                                    ? "not in room \"" + config_.room + "\""
-                                    : "wrong secret for room \"" + config_.room + "\"";
+        const std::string why = refusal == "other room" ? "in none of our rooms"
+                                                        : "wrong secret for a room of ours";
         core::log(core::log_level::warn, component, "refused ", theirs->nick, " (",
                   theirs->peer_id, ") at ", remote, ": ", why);
         if (room_refusals_told_.insert(theirs->peer_id).second) {
             sink_.on_notice("refused " + theirs->nick + " at " + remote + ": " + why);
         }
-        co_await l.refuse(refusal, {});
+        co_await l.refuse_with_bye(refusal);
         co_return std::nullopt;
     }
-    const bool known = neighbours_.count(theirs->peer_id) > 0;  // a duplicate takes no room
-    // Handshakes answered but not yet admitted count too, or a burst of dialers would all
-    // find room.
-    if (!known && neighbours_.size() + answering_ >= config_.max_links && !make_room_for(*theirs)) {
-        co_await l.refuse("full", known_peers_for(theirs->peer_id));
-        co_return std::nullopt;
-    }
-    const auto ours = our_hello(l);
-    ++answering_;
+    // No "full" here: every room's membership decides for itself whether this peer becomes a
+    // neighbour, and releases the link when none wants it.
+    const auto ours = our_hello(l, shared);
     const bool sent = co_await l.send_hello(ours);
-    --answering_;
     if (!sent) co_return std::nullopt;
     co_return theirs;
-}
-
-bool node::make_room_for(const protocol::hello& newcomer) {
-    // Only a peer short of neighbours may displace one: otherwise a mesh whose members are
-    // all full would be closed to newcomers, and a satisfied one just looks elsewhere.
-    if (newcomer.links >= config_.target_links) return false;
-    // The oldest link goes: early peers collect the most neighbours, so it is the one most
-    // likely to leave its other end with enough.
-    neighbour* oldest = nullptr;
-    for (auto& [id, n] : neighbours_) {
-        if (n.link && !n.link->closing() && (!oldest || n.serial < oldest->serial)) oldest = &n;
-    }
-    if (!oldest) return false;
-    core::log(core::log_level::info, component, "making room for ", newcomer.nick, ": closing ",
-              oldest->info.nick);
-    oldest->link->close("made room for a peer with fewer neighbours", "rebalance");
-    return true;
 }
 
 bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidate) {
@@ -562,31 +640,13 @@ bool node::admit(peer_link& l, const protocol::hello& theirs, neighbour candidat
             }
             existing.close("duplicate connection", "duplicate");
         }
+        // The rooms proved on the link it replaces stay linked through this one.
+        auto rooms = std::move(it->second.rooms);
         it->second = std::move(candidate);
+        it->second.rooms.insert(rooms.begin(), rooms.end());
     } else {
         it = neighbours_.emplace(id, std::move(candidate)).first;
         sink_.on_peer_up(it->second.info);
-    }
-    // Catch-up: what was flooded just before this link was admitted (while it was being
-    // replaced, or as the neighbour linked up) never reached it. It drops what it has.
-    const auto now = clock::now();
-    for (const auto& frame : recent_.within_window(now)) l.send(frame);
-    // Messages written while we had nobody: this neighbour floods them on.
-    for (const auto& frame : outbox_) {
-        l.send(frame);
-        recent_.add(frame, now);
-    }
-    if (!outbox_.empty()) {
-        outbox_.clear();
-        drain_timer_.cancel();
-    }
-
-    // Peer exchange: the newcomer learns our neighbours, our neighbours learn the newcomer.
-    auto list = known_peers_for(id);
-    if (!list.list.empty()) l.send(make_frame(list));
-    if (const auto& advertised = it->second.advertised; !advertised.empty()) {
-        book_.add(advertised, id);
-        broadcast(make_frame(protocol::peers{{{id, advertised}}}), &l);
     }
     return true;
 }
@@ -595,24 +655,63 @@ void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::m
                            const std::string& payload) {
     std::visit(core::overloaded{
                    [&](protocol::chat& chat) { on_chat(l, peer_id, chat, payload); },
-                   [&](protocol::peers& peers) { learn(peers.list); },
+                   [&](protocol::rooms& claims) { on_rooms(l, peer_id, claims); },
                    [&](protocol::nick& renamed) {
                        auto it = neighbours_.find(peer_id);
                        if (it == neighbours_.end() || it->second.link != &l) return;
                        auto old = std::exchange(it->second.info.nick, renamed.nick);
                        if (old != renamed.nick) sink_.on_nick(peer_id, old, renamed.nick, false);
                    },
-                   [](auto&) {},
+                   [](protocol::hello&) {},
+                   [](protocol::ping&) {},
+                   [](protocol::pong&) {},
+                   [](protocol::bye&) {},
+                   [](protocol::error&) {},
+                   [&](auto& overlay) {
+                       on_overlay_frame(l, peer_id, core::overlay::overlay_frame(overlay));
+                   },
                },
                msg);
 }
 
-void node::learn(const std::vector<protocol::peer_address>& peers) {
-    if (peers.empty()) return;
-    for (const auto& p : peers) {
-        if (p.peer_id != peer_id()) book_.add(p.addr, p.peer_id);
+void node::not_proven(peer_link& from, const std::string& from_id, const std::string& what) {
+    // An honest peer sends a room's frames only where both ends proved the room: anything
+    // else would carry a room's traffic through a peer outside it.
+    ++stats_.frames_not_proven;
+    core::log(core::log_level::warn, component, "neighbour ", from_id, " sent ", what,
+              " on a link not proven for that room; closing it");
+    from.send(make_frame(protocol::error{what + ": that room was not proven on this link"}));
+    from.close("sent " + what + " for a room not proven on this link", "room not proven");
+}
+
+void node::on_overlay_frame(peer_link& from, const std::string& from_id,
+                            const core::overlay::overlay_frame& frame) {
+    const auto& room_id = core::overlay::room_of(frame);
+    auto n = neighbours_.find(from_id);
+    auto room = rooms_.find(room_id);
+    if (n == neighbours_.end() || !n->second.rooms.count(room_id) || room == rooms_.end()) {
+        not_proven(from, from_id, "an overlay frame");
+        return;
     }
-    poke_maintenance();
+    core::overlay::actions out;
+    room->second.overlay.on_frame(from_id, frame, clock::now(), out);
+    execute(room_id, out);
+}
+
+void node::on_rooms(peer_link& from, const std::string& from_id, const protocol::rooms& claims) {
+    auto n = neighbours_.find(from_id);
+    if (n == neighbours_.end() || n->second.link != &from) return;
+    std::string refusal;
+    auto proven = check_claims(from, from_id, claims.rooms, &refusal);
+    std::set<std::string> added;
+    for (const auto& room_id : proven) {
+        if (n->second.rooms.insert(room_id).second) added.insert(room_id);
+    }
+    if (added.empty()) return;
+    // Our claims back, unless we made them first (both ends joined at once): then both
+    // sides have proved the room and nothing more needs saying.
+    from.send(make_frame(protocol::rooms{our_claims(from, added)}));
+    rooms_linked(from_id, added, false);
 }
 
 void node::await_replacement(const std::string& id) {
@@ -633,11 +732,30 @@ void node::await_replacement(const std::string& id) {
 
 void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
                    const std::string& payload) {
+    // The room the envelope names must be one both ends proved on this link.
+    auto n = neighbours_.find(from_id);
+    std::string room_id;
+    if (n != neighbours_.end()) {
+        for (const auto& id : n->second.rooms) {
+            auto r = rooms_.find(id);
+            if (r != rooms_.end() && r->second.keys.room == chat.env.room) room_id = id;
+        }
+    }
+    if (room_id.empty()) {
+        not_proven(from, from_id, "a chat message");
+        return;
+    }
+    auto& room = rooms_.at(room_id);
     auto verdict = gate_.check(chat, payload, from_id, clock::now(), now_ms());
     auto& id = verdict.id;
     switch (verdict.outcome) {
     case core::chat_outcome::accept: break;
-    case core::chat_outcome::duplicate: return;
+    case core::chat_outcome::duplicate: {
+        core::overlay::actions out;
+        room.overlay.on_duplicate_chat(from_id, chat.env.author, out);
+        execute(room_id, out);
+        return;
+    }
     case core::chat_outcome::over_rate: {
         const auto dropped = gate_.count(core::chat_outcome::over_rate);
         if (dropped == 1 || dropped % 1000 == 0) {
@@ -676,11 +794,15 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
                   " is equivocating: two messages with seq ", chat.env.seq, " (the second is ", id,
                   ")");
     }
-    // Forward the frame as received: the id stays the same for every peer.
-    auto frame = std::make_shared<const std::string>(protocol::encode_frame(payload));
-    broadcast(frame, &from);
-    recent_.add(std::move(frame), clock::now());
-    if (chat.env.room != config_.room) return;
+    // Onward with one more hop; the envelope (and so the id) is unchanged. Serialised once,
+    // for every link it goes on.
+    const std::uint32_t hops = std::min<std::uint32_t>(chat.hops, 65534) + 1;
+    chat.hops = hops;
+    auto frame = make_frame(chat);
+    core::overlay::actions out;
+    room.overlay.on_new_chat(from_id, id, chat.env.author, std::move(frame), hops, clock::now(),
+                             out);
+    execute(room_id, out);
     if (chat.env.kind == protocol::file_offer_kind) {
         std::string error;
         if (auto offer = protocol::parse_file_offer(chat.raw, &error)) {
@@ -694,59 +816,169 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
                       chat.env.ts, false, chat.env.kind == "action"});
 }
 
-void node::broadcast(const frame_ptr& frame, const peer_link* except) {
-    for (auto& [id, n] : neighbours_) {
-        if (n.link && n.link != except) n.link->send(frame);
+void node::execute(const std::string& room_id, core::overlay::actions& actions) {
+    namespace ov = core::overlay;
+    // Carrying out an action can lead to more (a connect to a peer already linked): worked
+    // off in order, here.
+    std::deque<ov::action> work(std::make_move_iterator(actions.begin()),
+                                std::make_move_iterator(actions.end()));
+    actions.clear();
+    auto room = rooms_.find(room_id);
+    if (room == rooms_.end()) return;
+    auto& overlay = room->second.overlay;
+    auto link_of = [this](const std::string& peer) -> peer_link* {
+        auto it = neighbours_.find(peer);
+        return it == neighbours_.end() ? nullptr : it->second.link;
+    };
+    std::vector<std::string> released;
+    while (!work.empty()) {
+        auto a = std::move(work.front());
+        work.pop_front();
+        if (auto* s = std::get_if<ov::send_frame>(&a)) {
+            if (auto* l = link_of(s->to)) {
+                l->send(make_frame(std::visit(
+                    [](const auto& f) { return protocol::message(f); }, s->frame)));
+            }
+        } else if (auto* f = std::get_if<ov::forward_chat>(&a)) {
+            if (auto* l = link_of(f->to)) l->send(f->frame);
+        } else if (auto* c = std::get_if<ov::connect_peer>(&a)) {
+            const auto& peer = c->peer.peer_id;
+            auto n = neighbours_.find(peer);
+            if (n != neighbours_.end() && n->second.link) {
+                if (n->second.rooms.count(room_id)) {
+                    ov::actions more;
+                    overlay.link_up(peer, n->second.advertised, false, clock::now(), more);
+                    work.insert(work.end(), std::make_move_iterator(more.begin()),
+                                std::make_move_iterator(more.end()));
+                } else {
+                    // Linked for other rooms: prove this one on the same link.
+                    // (No answer if it is not in the room: the membership's connect
+                    // timeout then counts it as failed.)
+                    n->second.link->send(
+                        make_frame(protocol::rooms{our_claims(*n->second.link, {room_id})}));
+                }
+            } else if (auto d = dialling_for_.find(peer); d != dialling_for_.end()) {
+                d->second.insert(room_id);  // already on its way
+            } else if (!stopping_) {
+                dialling_for_[peer] = {room_id};
+                asio::co_spawn(io_, dial(c->peer.addr, {peer, {room_id}}),
+                               log_exceptions("dialling " + c->peer.addr));
+            }
+        } else if (auto* r = std::get_if<ov::release_peer>(&a)) {
+            released.push_back(r->peer);
+        } else if (auto* up = std::get_if<ov::neighbor_up>(&a)) {
+            core::log(core::log_level::debug, component, "room ", room->second.keys.room,
+                      ": neighbour ", up->peer);
+            flush_outbox(room_id);
+        } else if (auto* down = std::get_if<ov::neighbor_down>(&a)) {
+            core::log(core::log_level::debug, component, "room ", room->second.keys.room,
+                      ": no longer neighbour ", down->peer);
+        }
+    }
+    // After the frames that go before them (a disconnect says why).
+    for (const auto& peer : released) {
+        if (link_in_use(peer)) continue;
+        if (auto* l = link_of(peer)) l->close("no room needs this link", "unused");
+    }
+    rearm_overlays();
+}
+
+void node::rooms_linked(const std::string& peer, const std::set<std::string>& rooms,
+                        bool contact) {
+    auto n = neighbours_.find(peer);
+    if (n == neighbours_.end()) return;
+    const auto now = clock::now();
+    for (const auto& room_id : rooms) {
+        auto it = rooms_.find(room_id);
+        if (it == rooms_.end()) continue;
+        core::overlay::actions out;
+        it->second.overlay.link_up(peer, n->second.advertised, contact, now, out);
+        execute(room_id, out);
+    }
+    if (auto d = dialling_for_.find(peer); d != dialling_for_.end()) {
+        for (const auto& room_id : rooms) d->second.erase(room_id);
+        if (d->second.empty()) dialling_for_.erase(d);
     }
 }
 
-protocol::peers node::known_peers_for(const std::string& recipient) const {
-    protocol::peers out;
-    for (const auto& [id, n] : neighbours_) {
-        if (id == recipient || n.advertised.empty()) continue;
-        if (out.list.size() >= protocol::max_peers_per_list) break;
-        out.list.push_back({id, n.advertised});
+void node::rooms_unlinked(const std::string& peer, const std::set<std::string>& rooms) {
+    if (stopping_) return;
+    const auto now = clock::now();
+    for (const auto& room_id : rooms) {
+        auto it = rooms_.find(room_id);
+        if (it == rooms_.end()) continue;
+        core::overlay::actions out;
+        it->second.overlay.link_down(peer, now, out);
+        execute(room_id, out);
     }
-    return out;
 }
 
-protocol::hello node::our_hello(peer_link& l) const {
+bool node::link_in_use(const std::string& peer) const {
+    return std::any_of(rooms_.begin(), rooms_.end(), [&](const auto& r) {
+        return r.second.overlay.members().uses(peer);
+    });
+}
+
+std::set<std::string> node::all_rooms() const {
+    std::set<std::string> ids;
+    for (const auto& [id, room] : rooms_) ids.insert(id);
+    return ids;
+}
+
+std::vector<protocol::room_claim> node::our_claims(peer_link& l,
+                                                   const std::set<std::string>& rooms) const {
+    std::vector<protocol::room_claim> claims;
+    // Bound to this TLS connection (its exporter), our role and our id: worthless if replayed
+    // on another connection or relayed by someone in the middle.
+    const auto exporter = tls_exporter(l.stream().native_handle());
+    const auto role = l.outbound() ? core::proof_role::dialler : core::proof_role::acceptor;
+    for (const auto& room_id : rooms) {
+        auto it = rooms_.find(room_id);
+        if (it == rooms_.end()) continue;
+        const auto& keys = it->second.keys;
+        std::string proof;
+        if (!keys.open && exporter) proof = core::room_proof(keys, *exporter, role, peer_id());
+        claims.push_back({keys.room, keys.room_id, std::move(proof)});
+    }
+    return claims;
+}
+
+protocol::hello node::our_hello(peer_link& l, const std::set<std::string>& rooms) const {
     protocol::hello h;
     h.peer_id = peer_id();
     h.nick = nick_;
     h.listen_port = listen_port_;
-    h.links = static_cast<std::uint16_t>(std::min<std::size_t>(neighbours_.size(), 65535));
-    h.rooms = {config_.room};
-    const auto& keys = config_.room_keys;
-    h.room_id = keys.room_id;
-    if (!keys.open) {
-        // Bound to this TLS connection (its exporter), our role and our id: worthless if
-        // replayed on another connection or relayed by someone in the middle.
-        auto exporter = tls_exporter(l.stream().native_handle());
-        if (exporter) {
-            h.proof = core::room_proof(keys, *exporter,
-                                       l.outbound() ? core::proof_role::dialler
-                                                    : core::proof_role::acceptor,
-                                       peer_id());
-        }
-    }
+    h.rooms = our_claims(l, rooms);
     return h;
 }
 
-std::string node::check_room(peer_link& l, const protocol::hello& theirs) const {
-    const auto& keys = config_.room_keys;
-    if (std::find(theirs.rooms.begin(), theirs.rooms.end(), config_.room) == theirs.rooms.end()) {
-        return "other room";
-    }
-    if (theirs.room_id != keys.room_id) return "wrong secret";
-    if (keys.open) return {};
-    auto exporter = tls_exporter(l.stream().native_handle());
+std::set<std::string> node::check_claims(peer_link& l, const std::string& their_id,
+                                         const std::vector<protocol::room_claim>& claims,
+                                         std::string* refusal) const {
+    std::set<std::string> proven;
+    bool wrong_secret = false;
+    const auto exporter = tls_exporter(l.stream().native_handle());
     // Their role is the opposite of ours.
     const auto role = l.outbound() ? core::proof_role::acceptor : core::proof_role::dialler;
-    if (!exporter || !core::check_room_proof(keys, *exporter, role, theirs.peer_id, theirs.proof)) {
-        return "wrong secret";
+    for (const auto& claim : claims) {
+        auto it = rooms_.find(claim.id);
+        if (it == rooms_.end() || it->second.keys.room != claim.name) {
+            // Our room's name with another id: another secret for it (or another kind).
+            for (const auto& [id, room] : rooms_) {
+                if (room.keys.room == claim.name) wrong_secret = true;
+            }
+            continue;
+        }
+        const auto& keys = it->second.keys;
+        if (!keys.open &&
+            (!exporter || !core::check_room_proof(keys, *exporter, role, their_id, claim.proof))) {
+            wrong_secret = true;
+            continue;
+        }
+        proven.insert(claim.id);
     }
-    return {};
+    if (refusal) *refusal = wrong_secret ? "wrong secret" : "other room";
+    return proven;
 }
 
 bool node::is_room_refusal(const std::string& bye_reason) {
@@ -754,8 +986,12 @@ bool node::is_room_refusal(const std::string& bye_reason) {
 }
 
 std::string node::room_sentence(const std::string& refusal, const std::string& address) const {
-    if (refusal == "other room") return address + " is not in room \"" + config_.room + "\"";
-    return "wrong secret for room \"" + config_.room + "\" (peer " + address + ")";
+    std::string names;
+    for (const auto& [id, room] : rooms_) {
+        names += (names.empty() ? "\"" : ", \"") + room.keys.room + "\"";
+    }
+    if (refusal == "other room") return address + " is not in room " + names;
+    return "wrong secret for room " + names + " (peer " + address + ")";
 }
 
 void node::say(const std::string& text, bool action) {
@@ -780,30 +1016,53 @@ void node::tell_if_waiting() {
 }
 
 bool node::publish(protocol::envelope& env, const nlohmann::json& file, std::string* id) {
+    auto room = std::find_if(rooms_.begin(), rooms_.end(),
+                             [&](const auto& r) { return r.second.keys.room == env.room; });
+    if (room == rooms_.end()) {
+        sink_.on_error("not in room \"" + env.room + "\"");
+        return false;
+    }
+    auto& queued = outbox_[room->first];
+    const bool alone = room->second.overlay.members().active().empty();
+    if (alone && queued.size() >= max_outbox) {
+        sink_.on_error("not sent: no peer is connected and " + std::to_string(max_outbox) +
+                       " messages are already waiting for one");
+        return false;
+    }
     env.seq = next_seq();
     env.ts = now_ms();
-    protocol::chat chat{env, protocol::envelope_to_json(env)};
+    protocol::chat chat{0, env, protocol::envelope_to_json(env)};
     if (!file.is_null()) chat.raw["file"] = file;
     core::sign_envelope(identity_, chat.raw);
     *id = core::message_id(chat.raw);
     gate_.mark_own(*id);
     auto frame = make_frame(chat);
-    const bool alone = std::none_of(neighbours_.begin(), neighbours_.end(),
-                                    [](const auto& n) { return n.second.link != nullptr; });
-    if (!alone) {
-        broadcast(frame, nullptr);
-        recent_.add(frame, clock::now());
-    } else if (outbox_.size() < max_outbox) {
-        // Nobody to hand it to yet (a script that writes one line right after starting,
-        // or a peer whose neighbours all left): it goes out to the next neighbour.
-        outbox_.push_back(frame);
-    } else {
-        sink_.on_error("not sent: no peer is connected and " + std::to_string(max_outbox) +
-                       " messages are already waiting for one");
-        return false;
+    if (alone) {
+        // Nobody to hand it to yet (a script that writes one line right after starting, or
+        // a peer whose neighbours all left): it goes out to the room's next neighbour.
+        queued.emplace_back(*id, std::move(frame));
+        waiting_notice_ = true;
+        return true;
     }
-    if (alone) waiting_notice_ = true;
+    core::overlay::actions out;
+    room->second.overlay.publish(*id, std::move(frame), clock::now(), out);
+    execute(room->first, out);
     return true;
+}
+
+void node::flush_outbox(const std::string& room_id) {
+    auto it = outbox_.find(room_id);
+    auto room = rooms_.find(room_id);
+    if (it == outbox_.end() || it->second.empty() || room == rooms_.end()) return;
+    auto queued = std::move(it->second);
+    outbox_.erase(it);
+    const auto now = clock::now();
+    for (auto& [id, frame] : queued) {
+        core::overlay::actions out;
+        room->second.overlay.publish(id, std::move(frame), now, out);
+        execute(room_id, out);
+    }
+    drain_timer_.cancel();
 }
 
 transfers::hooks node::transfer_hooks() {
@@ -880,12 +1139,17 @@ void node::list_files() {
 
 asio::awaitable<void> node::drain(std::chrono::steady_clock::duration limit) {
     const auto deadline = clock::now() + limit;
-    while (!outbox_.empty() && !stopping_ && clock::now() < deadline) {
+    auto waiting = [this] {
+        std::size_t n = 0;
+        for (const auto& [room, queued] : outbox_) n += queued.size();
+        return n;
+    };
+    while (waiting() > 0 && !stopping_ && clock::now() < deadline) {
         drain_timer_.expires_at(deadline);
         co_await drain_timer_.async_wait(detail::use_nothrow);
     }
-    if (!outbox_.empty()) {
-        sink_.on_error(std::to_string(outbox_.size()) +
+    if (const auto n = waiting(); n > 0) {
+        sink_.on_error(std::to_string(n) +
                        " message(s) not sent: no peer connected before shutdown");
     }
 }
@@ -911,7 +1175,10 @@ void node::set_nick(const std::string& nick) {
     }
     if (nick == nick_) return;
     auto old = std::exchange(nick_, nick);
-    broadcast(make_frame(protocol::nick{nick_}), nullptr);
+    auto frame = make_frame(protocol::nick{nick_});
+    for (auto& [id, n] : neighbours_) {
+        if (n.link) n.link->send(frame);
+    }
     sink_.on_nick(peer_id(), old, nick_, true);
 }
 
@@ -948,7 +1215,7 @@ void node::connect(const protocol::host_port& address) {
     // The user asked now: dial now, whatever the back-off says.
     book_.dial_started(addr);
     ++dialling_;
-    asio::co_spawn(io_, dial(addr), log_exceptions("dialling " + addr));
+    asio::co_spawn(io_, dial(addr, {}), log_exceptions("dialling " + addr));
 }
 
 void node::shutdown() {
@@ -960,6 +1227,7 @@ void node::shutdown() {
     std::error_code ignored;
     acceptor_.close(ignored);
     maintenance_timer_.cancel();
+    overlay_timer_.cancel();
     drain_timer_.cancel();
     for (auto* s : connecting_) s->lowest_layer().close(ignored);
     for (auto* r : resolvers_) r->cancel();

@@ -1,13 +1,15 @@
 #pragma once
-// A peer on the network: listens, dials, keeps about `target_links` neighbours, floods chat
-// messages through the mesh and tells its front what happened through an event_sink.
-// Commands in (say, set_nick, ...), events out. Main thread only: every public function must
-// be called on the thread that runs the io_context.
+// A peer on the network: listens, dials, proves its rooms on every link, and drives each room's
+// overlay (core/overlay: HyParView membership, Plumtree broadcast), carrying out what it asks
+// for; tells its front what happened through an event_sink. Commands in (say, set_nick, ...),
+// events out. Main thread only: every public function must be called on the thread that runs
+// the io_context.
 
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -22,7 +24,7 @@
 #include "core/chat_gate.hpp"
 #include "core/identity.hpp"
 #include "core/room_secret.hpp"
-#include "core/recent_frames.hpp"
+#include "core/overlay/room_overlay.hpp"
 #include "peer/event_sink.hpp"
 #include "peer/link.hpp"
 #include "peer/stats.hpp"
@@ -49,11 +51,8 @@ struct node_config {
     bool listen_explicit = false;
     std::vector<protocol::host_port> joins;
     std::filesystem::path data_dir;  // already locked by the caller
-    // Dial while fewer neighbours than this ...
-    std::size_t target_links = 6;
-    // ... and accept until this many, so that a mesh of up to max_links + 1 peers is fully
-    // connected while a large one keeps every peer's fan-out (and so its cost) bounded.
-    std::size_t max_links = 7;
+    // Each room's overlay: view sizes, timers (core/overlay).
+    core::overlay::overlay_config overlay;
     // Accepted sockets, neighbours and handshakes together, are bounded ...
     std::size_t max_inbound = 64;
     // ... and so are handshakes in progress: each costs a TLS handshake (key exchange and
@@ -71,7 +70,8 @@ struct node_config {
     // kept finishes its handshake here, so that the user sees no down-and-up.
     std::chrono::steady_clock::duration replacement_grace = std::chrono::seconds(5);
     std::chrono::steady_clock::duration dial_timeout = std::chrono::seconds(5);
-    std::chrono::steady_clock::duration gossip_every = std::chrono::seconds(60);
+    // The address book is saved this often (and at shutdown).
+    std::chrono::steady_clock::duration save_every = std::chrono::seconds(60);
     link_limits limits;
     core::backoff_policy backoff;
     // downloads_dir, auto_accept, max_file_size, upload limit; state_file is set by the node.
@@ -124,49 +124,81 @@ private:
         std::string advertised;          // its listening address, "" when it accepts no connections
         std::string dialled;             // the address we dialled, "" when it dialled us
         std::uint16_t dialler_port = 0;  // the dialling side's port of this TCP connection
-        std::uint64_t serial = 0;        // order of arrival: lower is older
         std::string local_host;          // our address on this connection, as it reaches us
         std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
+        std::set<std::string> rooms;     // ids of the rooms both ends proved on this link
+    };
+    // A room this peer is in: its keys and its overlay.
+    struct room_state {
+        core::room_keys keys;
+        core::overlay::room_overlay overlay;
+    };
+    // Why a dial was started: to enter the rooms through an address the user or the book
+    // named (a contact), or because these rooms' overlays asked for this peer.
+    struct dial_purpose {
+        std::string peer_id;          // "" for a contact
+        std::set<std::string> rooms;  // room ids that asked
     };
 
     void bind_listener();
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> maintenance_loop();
-    asio::awaitable<void> dial(std::string addr);
-    asio::awaitable<void> serve(peer_stream socket, std::string dialled);
+    asio::awaitable<void> overlay_loop();
+    asio::awaitable<void> dial(std::string addr, dial_purpose purpose);
+    asio::awaitable<void> serve(peer_stream socket, std::string dialled, dial_purpose purpose);
     // Decides whether a link that finished its handshake becomes the neighbour for its peer
     // id, closing the loser of a duplicate pair. True when `l` was registered.
     bool admit(peer_link& l, const protocol::hello& theirs, neighbour candidate);
     // The TLS handshake, within limits.hello_timeout: "" and the peer id its key proves, or a
     // sentence saying why not.
     asio::awaitable<std::string> secure(peer_link& l, std::optional<std::string>& tls_id);
-    // The acceptor's handshake: reads the dialler's hello, then answers with ours or with a
-    // refusal (it is ourselves, or we are full). `tls_id` is who the dialler proved to be.
-    asio::awaitable<std::optional<protocol::hello>> answer(peer_link& l, const std::string& tls_id);
-    // At max_links: closes one neighbour to admit `newcomer` if it is short of neighbours.
-    bool make_room_for(const protocol::hello& newcomer);
+    // The acceptor's handshake: reads the dialler's hello, then answers with ours (claiming
+    // the rooms we share) or with a refusal. `tls_id` is who the dialler proved to be.
+    asio::awaitable<std::optional<protocol::hello>> answer(peer_link& l, const std::string& tls_id,
+                                                           std::set<std::string>& shared);
     void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
                          const std::string& payload);
-    // Asks the chat gate, acts on its verdict (cuts the neighbour off, logs), then forwards
-    // and delivers.
+    // Asks the chat gate, acts on its verdict (cuts the neighbour off, logs), then hands the
+    // message to its room's broadcast and delivers it.
     void on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
                  const std::string& payload);
+    // An overlay frame: to its room's state machines, if the room is proven on this link.
+    void on_overlay_frame(peer_link& from, const std::string& from_id,
+                          const core::overlay::overlay_frame& frame);
+    // Rooms the neighbour adds on this link after the hellos.
+    void on_rooms(peer_link& from, const std::string& from_id, const protocol::rooms& claims);
+    // The room is not one this link proved: drop the frame, count it, cut the neighbour off.
+    void not_proven(peer_link& from, const std::string& from_id, const std::string& what);
+    // Carries out what a room's overlay asked for (and what that leads to).
+    void execute(const std::string& room_id, core::overlay::actions& actions);
+    // A link for these rooms came up with `peer` (or a room was added on it).
+    void rooms_linked(const std::string& peer_id, const std::set<std::string>& rooms,
+                      bool contact);
+    void rooms_unlinked(const std::string& peer_id, const std::set<std::string>& rooms);
+    // True when some room still needs its link to `peer`.
+    bool link_in_use(const std::string& peer_id) const;
+    // Wakes the overlay loop when a room wants a tick sooner than it is set to.
+    void rearm_overlays();
     // Signs an envelope of ours and writes it to the room (a message, or a file offer with
     // `file`), or keeps it for the first neighbour when there is none. False when it could not.
     bool publish(protocol::envelope& env, const nlohmann::json& file, std::string* id);
+    void flush_outbox(const std::string& room_id);
     transfers::hooks transfer_hooks();
     void tell_if_waiting();
     void dial_failed(const std::string& addr, const std::string& why, bool tell_user = true);
     void await_replacement(const std::string& peer_id);
-    void learn(const std::vector<protocol::peer_address>& peers);
     void dial_due();
-    void broadcast(const frame_ptr& frame, const peer_link* except);
-    protocol::peers known_peers_for(const std::string& recipient) const;
-    // Our hello on `l`, with the room's id and our proof for this connection.
-    protocol::hello our_hello(peer_link& l) const;
-    // "" when their hello proves they are in our room with our secret; else the bye reason
-    // to give ("wrong secret", "other room").
-    std::string check_room(peer_link& l, const protocol::hello& theirs) const;
+    // Our claims for `rooms` (room ids) on `l`: bound to this connection and our role.
+    std::vector<protocol::room_claim> our_claims(peer_link& l,
+                                                 const std::set<std::string>& rooms) const;
+    protocol::hello our_hello(peer_link& l, const std::set<std::string>& rooms) const;
+    // The rooms their claims prove on `l`; when none, `refusal` is the bye reason to give
+    // ("wrong secret" when a room of ours was named with another id or a bad proof, else
+    // "other room").
+    std::set<std::string> check_claims(peer_link& l, const std::string& their_id,
+                                       const std::vector<protocol::room_claim>& claims,
+                                       std::string* refusal) const;
+    std::set<std::string> all_rooms() const;
     static bool is_room_refusal(const std::string& bye_reason);
     // What the user reads about a refusal: `wrong secret for room "lobby" (peer ADDRESS)`.
     std::string room_sentence(const std::string& refusal, const std::string& address) const;
@@ -187,13 +219,14 @@ private:
     asio::ip::tcp::acceptor acceptor_;
     std::uint16_t listen_port_ = 0;
     asio::steady_timer maintenance_timer_;
+    asio::steady_timer overlay_timer_;
     asio::steady_timer drain_timer_;
-    std::vector<frame_ptr> outbox_;  // written while no neighbour was connected
+    std::map<std::string, room_state> rooms_;  // by room id
+    // Written while the room had no neighbour, by room id.
+    std::map<std::string, std::vector<std::pair<std::string, frame_ptr>>> outbox_;
     core::address_book book_;
     // Dedup, author limits, signature, date, equivocation.
     core::chat_gate gate_;
-    // Chat frames flooded in the last seconds, handed to each link as it is admitted.
-    core::recent_frames recent_;
     node_stats stats_;  // every link counts into it (peer/stats.hpp)
     std::uint64_t seq_ = 0;
     std::uint64_t seq_reserved_ = 0;
@@ -202,12 +235,12 @@ private:
     std::unordered_set<peer_link*> links_;                    // every open link, handshakes too
     std::unordered_set<peer_stream*> connecting_;             // dials not yet connected
     std::unordered_set<asio::ip::tcp::resolver*> resolvers_;  // host names being looked up
+    // Peer ids being dialled for the overlays, with the rooms that asked.
+    std::unordered_map<std::string, std::set<std::string>> dialling_for_;
     std::size_t inbound_ = 0;
     std::size_t handshaking_ = 0;  // inbound connections not yet neighbours
     std::unordered_set<std::string> room_refusals_told_;  // peer ids the user heard about
-    std::size_t dialling_ = 0;
-    std::size_t answering_ = 0;  // inbound handshakes we said yes to, not yet neighbours
-    std::uint64_t neighbour_serial_ = 0;
+    std::size_t dialling_ = 0;     // contacts being dialled
     bool stopping_ = false;
     bool waiting_notice_ = false;  // a message went to the outbox: say so after showing it
     transfers transfers_;  // last: its worker reports into the state above

@@ -27,6 +27,8 @@ struct node_stats {
     // Frames parsed, by their "type" field ("chat", "ping", ...). Only known types get here,
     // so the map stays small; the rest count under "unknown".
     std::map<std::string, std::uint64_t, std::less<>> received_by_type;
+    // Frames for a room the link was not proven for (each closed that link).
+    std::uint64_t frames_not_proven = 0;
 
     // Chat frames read from any link, copies included: what a broadcast costs a peer.
     std::uint64_t chat_frames_received() const {

@@ -47,9 +47,14 @@ struct target_with_two_peers {
 };
 
 nlohmann::json hello_from(const std::string& peer_id) {
-    return {{"type", "hello"},        {"version", 1},
-            {"peer_id", peer_id},     {"nick", "mallory"},
-            {"listen_port", 0},       {"rooms", {"lobby"}},
+    return {{"type", "hello"},
+            {"version", 2},
+            {"peer_id", peer_id},
+            {"nick", "mallory"},
+            {"listen_port", 0},
+            {"rooms", nlohmann::json::array({{{"name", "lobby"},
+                                              {"id", "00000000000000000000000000000000"},
+                                              {"proof", ""}}})},
             {"features", nlohmann::json::array()}};
 }
 

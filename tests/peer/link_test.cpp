@@ -56,8 +56,8 @@ protocol::hello make_hello(char id_char, std::string nick, std::uint16_t port) {
     h.peer_id = peer_id(id_char);
     h.nick = std::move(nick);
     h.listen_port = port;
-    h.rooms = {"lobby"};
-    h.room_id = std::string(32, '0');  // the link carries it; the node checks it
+    // The link carries the claims; the node checks them.
+    h.rooms = {{"lobby", std::string(32, '0'), ""}};
     return h;
 }
 

@@ -131,7 +131,8 @@ fake_peer::fake_peer(peer_process& target, std::string nick)
         throw std::runtime_error("fake peer could not connect: " + connection_.error());
     }
     const auto hello = member_hello(id(), nick_, connection_);
-    if (!connection_.send(frame(hello.dump()), 5s)) {
+    // Then into the room's overlay as a newcomer, so that the target keeps the link.
+    if (!connection_.send(frame(hello.dump()) + frame(member_join("lobby").dump()), 5s)) {
         throw std::runtime_error("fake peer could not send its hello");
     }
     target.wait_for(is_peer_up(id()), 5s, "peer_up for the fake peer " + nick_);
@@ -141,15 +142,22 @@ nlohmann::json member_hello(const std::string& peer_id, const std::string& nick,
                             const tls_connection& c, const std::string& room) {
     const auto secret = core::base32_decode(shared_test_secret);
     const auto keys = core::derive_room_keys(room, *secret);
+    const nlohmann::json claim = {
+        {"name", room},
+        {"id", keys.room_id},
+        {"proof", core::room_proof(keys, c.exporter(), core::proof_role::dialler, peer_id)}};
     return {{"type", "hello"},
-            {"version", 1},
+            {"version", 2},
             {"peer_id", peer_id},
             {"nick", nick},
             {"listen_port", 0},
-            {"rooms", {room}},
-            {"features", nlohmann::json::array()},
-            {"room_id", keys.room_id},
-            {"proof", core::room_proof(keys, c.exporter(), core::proof_role::dialler, peer_id)}};
+            {"rooms", nlohmann::json::array({claim})},
+            {"features", nlohmann::json::array()}};
+}
+
+nlohmann::json member_join(const std::string& room) {
+    const auto secret = core::base32_decode(shared_test_secret);
+    return {{"type", "join"}, {"room", core::derive_room_keys(room, *secret).room_id}};
 }
 
 nlohmann::json fake_peer::envelope(const std::string& body) {

@@ -58,6 +58,8 @@ private:
 // and the proof for that connection, from shared_test_secret (peer_process.hpp).
 nlohmann::json member_hello(const std::string& peer_id, const std::string& nick,
                             const tls_connection& c, const std::string& room = "lobby");
+// The frame that takes a peer into `room`'s overlay through the peer it just greeted.
+nlohmann::json member_join(const std::string& room = "lobby");
 
 // A peer of our own making: its own Ed25519 identity, one connection to `target`.
 class fake_peer {
