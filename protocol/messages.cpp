@@ -18,8 +18,8 @@ using json = nlohmann::json;
 // two implementations could disagree on an envelope's canonical bytes and hence on its id.
 constexpr std::uint64_t max_exact_integer = max_canonical_integer;
 
-// A message needs 3 levels (peers: object, array, object); the rest is room for unknown
-// fields of later versions.
+// A message needs 3 levels (hello: object, rooms array, claim object); the rest is room for
+// unknown fields of later versions.
 constexpr int max_json_depth = 16;
 
 enum class presence { required, optional };
@@ -91,6 +91,36 @@ public:
         return true;
     }
 
+    // JSON true or false (not 0/1, not "true").
+    bool boolean(const json& obj, std::string_view key, bool& out,
+                 presence p = presence::required) {
+        const json* v = find(obj, key);
+        if (!v) return absent(key, p);
+        if (!v->is_boolean()) return fail(path(key), "must be true or false");
+        out = v->get<bool>();
+        return true;
+    }
+
+    // An array of at most max integers, each in [min, max_value]; `problem` describes the rule
+    // for one item, as in integer().
+    template <class T>
+    bool integers(const json& obj, std::string_view key, std::size_t max, std::uint64_t min,
+                  std::uint64_t max_value, std::string_view problem, std::vector<T>& out) {
+        const json* v = container(obj, key, json::value_t::array);
+        if (!v) return false;
+        if (v->size() > max) return fail(path(key), too_many(v->size(), max));
+        out.clear();
+        for (std::size_t i = 0; i < v->size(); ++i) {
+            const auto& item = (*v)[i];
+            if (!item.is_number_unsigned() || item.get<std::uint64_t>() < min ||
+                item.get<std::uint64_t>() > max_value) {
+                return fail(path(key) + "[" + std::to_string(i) + "]", problem);
+            }
+            out.push_back(static_cast<T>(item.get<std::uint64_t>()));
+        }
+        return true;
+    }
+
     // The object or array at key, for the caller to walk.
     const json* container(const json& obj, std::string_view key, json::value_t kind) {
         const json* v = find(obj, key);
@@ -136,25 +166,6 @@ bool check_canonical(field_reader& r, const json& v, const std::string& path) {
     return r.fail(problem->path.empty() ? path : path + "." + problem->path, problem->problem);
 }
 
-std::optional<message> parse_hello(field_reader& r, const json& o) {
-    hello m;
-    if (!r.integer(o, "version", 1, std::numeric_limits<int>::max(), "must be a positive integer",
-                   m.version) ||
-        !r.checked(o, "peer_id", check_peer_id, m.peer_id) ||
-        !r.checked(o, "nick", check_nick, m.nick) ||
-        !r.integer(o, "listen_port", 0, 65535, "must be an integer from 0 to 65535",
-                   m.listen_port) ||
-        !r.integer(o, "links", 0, 65535, "must be an integer from 0 to 65535", m.links,
-                   presence::optional) ||
-        !r.strings(o, "rooms", max_hello_rooms, check_room, m.rooms) ||
-        !r.strings(o, "features", max_hello_features, nullptr, m.features, presence::optional) ||
-        !r.checked(o, "room_id", check_room_id, m.room_id) ||
-        !r.checked(o, "proof", check_room_proof_text, m.proof)) {
-        return std::nullopt;
-    }
-    return m;
-}
-
 // Longest sensible address: a 253-byte DNS name, ":", 5 digits. Checked first because
 // parse_host_port quotes its input in errors.
 constexpr std::size_t max_addr_bytes = 259;
@@ -169,27 +180,191 @@ std::string check_advertised_addr(std::string_view addr) {
     return problem;
 }
 
-std::optional<message> parse_peers(field_reader& r, const json& o) {
-    const json* list = r.container(o, "peers", json::value_t::array);
-    if (!list) return std::nullopt;
-    if (list->size() > max_peers_per_list) {
-        r.fail("peers", field_reader::too_many(list->size(), max_peers_per_list));
-        return std::nullopt;
+// A chat message's id: the hex of a SHA-256 (docs/protocol.md "Message id").
+std::string check_message_id(std::string_view id) {
+    if (id.size() != 64 || !is_lower_hex(id)) return "must be 64 lowercase hex digits";
+    return {};
+}
+
+// The room an overlay frame belongs to, by its public id.
+bool read_room_id(field_reader& r, const json& o, std::string& out) {
+    return r.checked(o, "room", check_room_id, out);
+}
+
+// One {peer_id, addr} object at `item_path`; the reader's prefix is left at "".
+bool read_peer_address(field_reader& r, const json& item, const std::string& item_path,
+                       peer_address& out) {
+    if (!item.is_object()) return r.fail(item_path, "must be an object");
+    r.set_prefix(item_path + ".");
+    const bool ok = r.checked(item, "peer_id", check_peer_id, out.peer_id) &&
+                    r.checked(item, "addr", check_advertised_addr, out.addr);
+    r.set_prefix({});
+    return ok;
+}
+
+// An array of at most max {peer_id, addr} objects.
+bool read_peer_list(field_reader& r, const json& o, std::string_view key, std::size_t max,
+                    std::vector<peer_address>& out) {
+    const json* list = r.container(o, key, json::value_t::array);
+    if (!list) return false;
+    if (list->size() > max) return r.fail(std::string(key), field_reader::too_many(list->size(), max));
+    out.clear();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+        const auto item_path = std::string(key) + "[" + std::to_string(i) + "]";
+        if (!read_peer_address(r, (*list)[i], item_path, out.emplace_back())) return false;
     }
-    peers m;
+    return true;
+}
+
+// The room claims of a hello or rooms frame: min..max_hello_rooms {name, id, proof} objects,
+// no name or id twice.
+bool read_claims(field_reader& r, const json& o, std::size_t min, std::vector<room_claim>& out) {
+    const json* list = r.container(o, "rooms", json::value_t::array);
+    if (!list) return false;
+    if (list->size() > max_hello_rooms) {
+        return r.fail("rooms", field_reader::too_many(list->size(), max_hello_rooms));
+    }
+    if (list->size() < min) return r.fail("rooms", "must not be empty");
+    out.clear();
     for (std::size_t i = 0; i < list->size(); ++i) {
         const auto& item = (*list)[i];
-        const auto item_path = "peers[" + std::to_string(i) + "]";
-        if (!item.is_object()) {
-            r.fail(item_path, "must be an object");
-            return std::nullopt;
+        const auto item_path = "rooms[" + std::to_string(i) + "]";
+        if (item.is_string()) {
+            // Version 1 listed room names here, with one room_id and proof beside them.
+            return r.fail(item_path,
+                          "must be an object {name, id, proof}, not a room name (a version 1 "
+                          "hello?)");
         }
+        if (!item.is_object()) return r.fail(item_path, "must be an object {name, id, proof}");
         r.set_prefix(item_path + ".");
-        peer_address& entry = m.list.emplace_back();
-        if (!r.checked(item, "peer_id", check_peer_id, entry.peer_id) ||
-            !r.checked(item, "addr", check_advertised_addr, entry.addr)) {
-            return std::nullopt;
+        room_claim& claim = out.emplace_back();
+        const bool ok = r.checked(item, "name", check_room, claim.name) &&
+                        r.checked(item, "id", check_room_id, claim.id) &&
+                        r.checked(item, "proof", check_room_proof_text, claim.proof);
+        r.set_prefix({});
+        if (!ok) return false;
+        for (std::size_t j = 0; j + 1 < out.size(); ++j) {
+            if (out[j].name == claim.name) {
+                return r.fail(item_path + ".name", "repeats the name of rooms[" +
+                                                       std::to_string(j) + "]");
+            }
+            if (out[j].id == claim.id) {
+                return r.fail(item_path + ".id", "repeats the id of rooms[" + std::to_string(j) +
+                                                     "]");
+            }
         }
+    }
+    return true;
+}
+
+std::optional<message> parse_hello(field_reader& r, const json& o) {
+    hello m;
+    if (!r.integer(o, "version", 1, std::numeric_limits<int>::max(), "must be a positive integer",
+                   m.version) ||
+        !r.checked(o, "peer_id", check_peer_id, m.peer_id) ||
+        !r.checked(o, "nick", check_nick, m.nick) ||
+        !r.integer(o, "listen_port", 0, 65535, "must be an integer from 0 to 65535",
+                   m.listen_port) ||
+        !read_claims(r, o, 0, m.rooms) ||
+        !r.strings(o, "features", max_hello_features, nullptr, m.features, presence::optional)) {
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::optional<message> parse_rooms(field_reader& r, const json& o) {
+    rooms m;
+    if (!read_claims(r, o, 1, m.rooms)) return std::nullopt;
+    return m;
+}
+
+constexpr std::string_view ttl_rule = "must be an integer from 0 to 8";
+static_assert(max_walk_length == 8, "ttl_rule names the limit");
+
+std::optional<message> parse_join(field_reader& r, const json& o) {
+    join m;
+    if (!read_room_id(r, o, m.room)) return std::nullopt;
+    return m;
+}
+
+std::optional<message> parse_forward_join(field_reader& r, const json& o) {
+    forward_join m;
+    if (!read_room_id(r, o, m.room)) return std::nullopt;
+    const json* peer = r.container(o, "peer", json::value_t::object);
+    if (!peer || !read_peer_address(r, *peer, "peer", m.peer) ||
+        !r.integer(o, "ttl", 0, max_walk_length, ttl_rule, m.ttl)) {
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::optional<message> parse_neighbor(field_reader& r, const json& o) {
+    neighbor m;
+    if (!read_room_id(r, o, m.room) || !r.boolean(o, "high", m.high)) return std::nullopt;
+    return m;
+}
+
+std::optional<message> parse_disconnect(field_reader& r, const json& o) {
+    disconnect m;
+    if (!read_room_id(r, o, m.room) || !r.boolean(o, "alive", m.alive)) return std::nullopt;
+    return m;
+}
+
+std::optional<message> parse_shuffle(field_reader& r, const json& o) {
+    shuffle m;
+    if (!read_room_id(r, o, m.room) ||
+        !r.integer(o, "id", 1, max_exact_integer, "must be an integer from 1 to 2^53", m.id) ||
+        !r.integer(o, "ttl", 0, max_walk_length, ttl_rule, m.ttl) ||
+        !read_peer_list(r, o, "peers", max_shuffle_peers, m.peers)) {
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::optional<message> parse_shuffle_reply(field_reader& r, const json& o) {
+    shuffle_reply m;
+    if (!read_room_id(r, o, m.room) ||
+        !r.integer(o, "id", 0, max_exact_integer, "must be an integer from 0 to 2^53", m.id) ||
+        !read_peer_list(r, o, "peers", max_shuffle_peers, m.peers)) {
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::optional<message> parse_ihave(field_reader& r, const json& o) {
+    ihave m;
+    if (!read_room_id(r, o, m.room) ||
+        !r.strings(o, "ids", max_ids_per_frame, check_message_id, m.ids) ||
+        !r.integers(o, "hops", max_ids_per_frame, 0, 65535, "must be an integer from 0 to 65535",
+                    m.hops)) {
+        return std::nullopt;
+    }
+    if (m.hops.size() != m.ids.size()) {
+        r.fail("hops", "has " + std::to_string(m.hops.size()) + " entries; \"ids\" has " +
+                           std::to_string(m.ids.size()));
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::optional<message> parse_graft(field_reader& r, const json& o) {
+    graft m;
+    if (!read_room_id(r, o, m.room) ||
+        !r.strings(o, "ids", max_ids_per_frame, check_message_id, m.ids)) {
+        return std::nullopt;
+    }
+    // Absent means every author; when present it must be a peer id ("" is not one).
+    if (o.contains("author") && !r.checked(o, "author", check_peer_id, m.author)) {
+        return std::nullopt;
+    }
+    return m;
+}
+
+std::optional<message> parse_prune(field_reader& r, const json& o) {
+    prune m;
+    if (!read_room_id(r, o, m.room)) return std::nullopt;
+    if (o.contains("author") && !r.checked(o, "author", check_peer_id, m.author)) {
+        return std::nullopt;
     }
     return m;
 }
@@ -200,10 +375,14 @@ bool is_kind_token(const std::string& kind) {
 }
 
 std::optional<message> parse_chat(field_reader& r, const json& o) {
+    chat m;
+    if (!r.integer(o, "hops", 0, 65535, "must be an integer from 0 to 65535", m.hops,
+                   presence::optional)) {
+        return std::nullopt;
+    }
     const json* raw = r.container(o, "envelope", json::value_t::object);
     if (!raw) return std::nullopt;
     r.set_prefix("envelope.");
-    chat m;
     envelope& e = m.env;
     // Checked for its form only: whether it is the author's is core's business
     // (core/envelope_signature.hpp), which the receiving node asks before it delivers.
@@ -267,36 +446,103 @@ struct message_kind {
     std::optional<message> (*parse)(field_reader&, const json&);
 };
 
-constexpr std::array<message_kind, 8> message_kinds{{
+constexpr std::array<message_kind, 17> message_kinds{{
     {"hello", parse_hello},
-    {"peers", parse_peers},
     {"chat", parse_chat},
     {"ping", parse_nonce<ping>},
     {"pong", parse_nonce<pong>},
     {"bye", parse_bye},
     {"error", parse_error},
     {"nick", parse_nick},
+    {"rooms", parse_rooms},
+    {"join", parse_join},
+    {"forward_join", parse_forward_join},
+    {"neighbor", parse_neighbor},
+    {"disconnect", parse_disconnect},
+    {"shuffle", parse_shuffle},
+    {"shuffle_reply", parse_shuffle_reply},
+    {"ihave", parse_ihave},
+    {"graft", parse_graft},
+    {"prune", parse_prune},
 }};
+static_assert(message_kinds.size() == std::variant_size_v<message>, "one parser per message type");
 
 parse_result malformed(std::string error, std::string type = {}) {
     return {parse_status::malformed, std::nullopt, std::move(type), std::move(error)};
 }
 
-json to_object(const hello& m) {
-    return {{"type", "hello"},      {"version", m.version},         {"peer_id", m.peer_id},
-            {"nick", m.nick},       {"listen_port", m.listen_port}, {"links", m.links},
-            {"rooms", m.rooms},     {"features", m.features},       {"room_id", m.room_id},
-            {"proof", m.proof}};
+json to_json(const room_claim& c) {
+    return {{"name", c.name}, {"id", c.id}, {"proof", c.proof}};
 }
 
-json to_object(const peers& m) {
+json to_json(const std::vector<room_claim>& claims) {
     json list = json::array();
-    for (const auto& p : m.list) list.push_back({{"peer_id", p.peer_id}, {"addr", p.addr}});
-    return {{"type", "peers"}, {"peers", std::move(list)}};
+    for (const auto& c : claims) list.push_back(to_json(c));
+    return list;
+}
+
+json to_json(const peer_address& p) {
+    return {{"peer_id", p.peer_id}, {"addr", p.addr}};
+}
+
+json to_json(const std::vector<peer_address>& peers) {
+    json list = json::array();
+    for (const auto& p : peers) list.push_back(to_json(p));
+    return list;
+}
+
+json to_object(const hello& m) {
+    return {{"type", "hello"},
+            {"version", m.version},
+            {"peer_id", m.peer_id},
+            {"nick", m.nick},
+            {"listen_port", m.listen_port},
+            {"rooms", to_json(m.rooms)},
+            {"features", m.features}};
+}
+
+json to_object(const rooms& m) {
+    return {{"type", "rooms"}, {"rooms", to_json(m.rooms)}};
 }
 
 json to_object(const chat& m) {
-    return {{"type", "chat"}, {"envelope", m.raw.is_object() ? m.raw : envelope_to_json(m.env)}};
+    return {{"type", "chat"},
+            {"hops", m.hops},
+            {"envelope", m.raw.is_object() ? m.raw : envelope_to_json(m.env)}};
+}
+
+json to_object(const join& m) {
+    return {{"type", "join"}, {"room", m.room}};
+}
+json to_object(const forward_join& m) {
+    return {{"type", "forward_join"}, {"room", m.room}, {"peer", to_json(m.peer)}, {"ttl", m.ttl}};
+}
+json to_object(const neighbor& m) {
+    return {{"type", "neighbor"}, {"room", m.room}, {"high", m.high}};
+}
+json to_object(const disconnect& m) {
+    return {{"type", "disconnect"}, {"room", m.room}, {"alive", m.alive}};
+}
+json to_object(const shuffle& m) {
+    return {{"type", "shuffle"}, {"room", m.room}, {"id", m.id}, {"ttl", m.ttl},
+            {"peers", to_json(m.peers)}};
+}
+json to_object(const shuffle_reply& m) {
+    return {{"type", "shuffle_reply"}, {"room", m.room}, {"id", m.id}, {"peers", to_json(m.peers)}};
+}
+json to_object(const ihave& m) {
+    return {{"type", "ihave"}, {"room", m.room}, {"ids", m.ids}, {"hops", m.hops}};
+}
+// "author" is left out for every author: "" is not a peer id, so it cannot be written.
+json to_object(const graft& m) {
+    json j{{"type", "graft"}, {"room", m.room}, {"ids", m.ids}};
+    if (!m.author.empty()) j["author"] = m.author;
+    return j;
+}
+json to_object(const prune& m) {
+    json j{{"type", "prune"}, {"room", m.room}};
+    if (!m.author.empty()) j["author"] = m.author;
+    return j;
 }
 
 json to_object(const ping& m) {

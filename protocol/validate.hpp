@@ -18,7 +18,6 @@ inline constexpr std::size_t max_body_bytes = 16 * 1024;
 inline constexpr std::size_t max_envelope_bytes = 64 * 1024;
 inline constexpr std::size_t peer_id_length = 52;  // base32 of a 32-byte Ed25519 key
 inline constexpr std::size_t signature_hex_length = 128;  // hex of a 64-byte Ed25519 signature
-inline constexpr std::size_t max_peers_per_list = 64;
 inline constexpr std::size_t max_hello_rooms = 16;
 inline constexpr std::size_t max_hello_features = 32;
 

@@ -127,15 +127,27 @@ TEST_CASE("docs/protocol.md: the room keys of the worked example", "[protocol_do
           core::to_hex(core::stretch_passphrase("correct horse battery staple", "lobby")));
 }
 
-TEST_CASE("docs/protocol.md: the hello example carries the worked example's room id and proof",
+TEST_CASE("docs/protocol.md: the hello examples carry the worked example's room id and proofs",
           "[protocol_doc]") {
-    const auto hello = parsed<protocol::hello>(joined(code_block_after("### `hello`")));
+    const auto dialler = parsed<protocol::hello>(joined(code_block_after("### `hello`")));
+    const auto acceptor =
+        parsed<protocol::hello>(joined(code_block_after("The acceptor's answer, from a peer")));
     const auto keys = core::derive_room_keys("lobby", worked_example_secret());
-    CHECK(hello.rooms == std::vector<std::string>{"lobby"});
-    CHECK(hello.room_id == keys.room_id);
-    // The dialler's proof with E = 32 zero bytes: a real connection's E differs.
+    // The proofs with E = 32 zero bytes: a real connection's E differs.
     const std::vector<std::uint8_t> zeros(32, 0);
-    CHECK(hello.proof == core::room_proof(keys, zeros, core::proof_role::dialler, hello.peer_id));
+    CHECK(dialler.version == protocol::protocol_version);
+    CHECK(acceptor.version == protocol::protocol_version);
+    CHECK(dialler.rooms ==
+          std::vector<protocol::room_claim>{
+              {"lobby", keys.room_id,
+               core::room_proof(keys, zeros, core::proof_role::dialler, dialler.peer_id)},
+              {"dev", core::open_room_keys("dev").room_id, ""}});
+    // Only the room they share, with the acceptor's own proof.
+    CHECK(acceptor.rooms ==
+          std::vector<protocol::room_claim>{
+              {"lobby", keys.room_id,
+               core::room_proof(keys, zeros, core::proof_role::acceptor, acceptor.peer_id)}});
+    CHECK(acceptor.peer_id != dialler.peer_id);
 }
 
 TEST_CASE("docs/protocol.md: the chat example's canonical bytes, id and signature",
@@ -153,8 +165,6 @@ TEST_CASE("docs/protocol.md: the chat example's canonical bytes, id and signatur
 }
 
 TEST_CASE("docs/protocol.md: the other message examples are well-formed frames", "[protocol_doc]") {
-    const auto list = parsed<protocol::peers>(joined(code_block_after("### `peers`")));
-    CHECK(list.list.size() == 2);
     std::istringstream keepalive(code_block_after("### `ping` and `pong`"));
     std::string ping_line;
     std::string pong_line;
@@ -164,6 +174,43 @@ TEST_CASE("docs/protocol.md: the other message examples are well-formed frames",
     CHECK(parsed<protocol::bye>(code_block_after("### `bye`")).reason == "shutdown");
     CHECK_FALSE(parsed<protocol::error>(code_block_after("### `error`")).message.empty());
     CHECK(parsed<protocol::nick>(code_block_after("### `nick`")).nick == "alice2");
+}
+
+TEST_CASE("docs/protocol.md: the overlay frame examples are well-formed, in the worked example's room",
+          "[protocol_doc]") {
+    const auto room = core::derive_room_keys("lobby", worked_example_secret()).room_id;
+    const auto chat = parsed<protocol::chat>(joined(code_block_after("### `chat`")));
+    const auto id = core::message_id(chat.raw);
+    const auto& author = chat.env.author;
+
+    const auto rooms = parsed<protocol::rooms>(joined(code_block_after("### `rooms`")));
+    REQUIRE(rooms.rooms.size() == 1);
+    CHECK(rooms.rooms[0].id == room);
+    CHECK(parsed<protocol::join>(joined(code_block_after("### `join`"))).room == room);
+    const auto walk = parsed<protocol::forward_join>(joined(code_block_after("### `forward_join`")));
+    CHECK(walk.room == room);
+    CHECK(walk.ttl <= protocol::max_walk_length);
+    CHECK(parsed<protocol::neighbor>(joined(code_block_after("### `neighbor`"))) ==
+          protocol::neighbor{room, true});
+    CHECK(parsed<protocol::disconnect>(joined(code_block_after("### `disconnect`"))) ==
+          protocol::disconnect{room, true});
+    const auto shuffle = parsed<protocol::shuffle>(joined(code_block_after("### `shuffle`")));
+    const auto reply =
+        parsed<protocol::shuffle_reply>(joined(code_block_after("### `shuffle_reply`")));
+    CHECK(shuffle.room == room);
+    CHECK(reply.room == room);
+    CHECK(reply.id == shuffle.id);
+    CHECK(parsed<protocol::ihave>(joined(code_block_after("### `ihave`"))) ==
+          protocol::ihave{room, {id}, {2}});
+    CHECK(parsed<protocol::graft>(joined(code_block_after("### `graft`"))) ==
+          protocol::graft{room, {id}, author});
+    CHECK(parsed<protocol::prune>(joined(code_block_after("### `prune`"))) ==
+          protocol::prune{room, author});
+    // hops is outside the envelope: the same message, with the same id.
+    CHECK(chat.hops == 0);
+    const auto relayed = parsed<protocol::chat>(joined(code_block_after("### Hops in `chat`")));
+    CHECK(relayed.hops == 3);
+    CHECK(relayed.raw == chat.raw);
 }
 
 TEST_CASE("docs/protocol.md: the invite example", "[protocol_doc]") {
