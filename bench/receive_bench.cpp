@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
                                    " of the benchmark, "
                                    "about as long as a line of chat",
                                ""};
-        protocol::chat chat{env, protocol::envelope_to_json(env)};
+        protocol::chat chat{0, env, protocol::envelope_to_json(env)};
         core::sign_envelope(author, chat.raw);
         payloads.push_back(protocol::serialize(chat));
         chats.push_back(chat);

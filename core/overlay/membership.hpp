@@ -88,6 +88,11 @@ public:
 
     const std::vector<peer_id>& active() const { return active_; }
     bool is_active(const peer_id& peer) const;
+    // True while the room needs its link to `peer`: a neighbour, asked to be one, or a link
+    // the other end opened that has not said what for yet.
+    bool uses(const peer_id& peer) const {
+        return is_active(peer) || pending_.count(peer) || unclaimed_.count(peer);
+    }
     std::vector<protocol::peer_address> passive() const { return passive_; }
     std::size_t pending() const { return pending_.size(); }
     const std::string& room() const { return room_; }

@@ -1,7 +1,9 @@
-// Catch-up: flooding sends a message once to each neighbour linked at that moment, so a link
-// admitted just after it went out (a neighbour still linking up, or a link being replaced)
-// would miss it for good. Each admitted link is handed the chat frames of the last seconds.
+// Catch-up: a broadcast sends a message once to each neighbour linked at that moment, so a
+// link that comes up just after it went out (a neighbour still linking up, or a link being
+// replaced) would miss it for good. Each new neighbour is told the ids of the messages of the
+// last 30 s (ihave), and asks for those it lacks (graft).
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -17,10 +19,15 @@ TEST_CASE("a peer that links up just after a message went out still gets it, onc
     pair_of_peers p;  // alice and bob, neighbours
     const std::string text = "written before carol and dave linked up";
     p.a->send_line(text);
-    p.b->wait_for(is_message_with_text(text), 5s, "alice's message at bob");
+    const auto id = p.b->wait_for(is_message_with_text(text), 5s, "alice's message at bob").str("id");
 
-    SECTION("on the wire: bob hands it on as alice signed it") {
+    SECTION("on the wire: bob announces it, and hands it on as alice signed it when asked") {
         fake_peer carol(*p.b, "carol");
+        auto have = carol.next_of_type("ihave", 5s);
+        REQUIRE(have);
+        const auto ids = (*have)["ids"].get<std::vector<std::string>>();
+        CHECK(std::find(ids.begin(), ids.end(), id) != ids.end());
+        REQUIRE(carol.send({{"type", "graft"}, {"room", (*have)["room"]}, {"ids", {id}}}));
         auto env = carol.next_chat(5s);
         REQUIRE(env);
         CHECK(env->value("body", "") == text);

@@ -70,7 +70,7 @@ std::string frame_of(const protocol::message& m) {
 protocol::message make_chat(std::uint64_t seq, std::string body) {
     static const core::identity bob = core::identity::generate();
     protocol::envelope env{"lobby", bob.peer_id(), "bob", seq, 1'700'000'000'000, std::move(body)};
-    protocol::chat chat{env, protocol::envelope_to_json(env)};
+    protocol::chat chat{0, env, protocol::envelope_to_json(env)};
     core::sign_envelope(bob, chat.raw);
     return chat;
 }
@@ -301,13 +301,13 @@ asio::awaitable<void> bad_version_body() {
     test_link l(std::move(a), false, {});
     raw_side raw{std::move(b)};
     auto hello = make_hello('b', "bob", 0);
-    hello.version = 2;
+    hello.version = 3;
     std::string error_message;
     auto first = frame_of(hello);
     co_await (refused_handshake_link(l) &&
               refused_handshake_raw(raw, std::move(first), error_message));
-    CHECK(l.close_reason() == "unsupported protocol version 2");
-    CHECK_THAT(error_message, Contains("unsupported protocol version 2"));
+    CHECK(l.close_reason() == "unsupported protocol version 3");
+    CHECK_THAT(error_message, Contains("unsupported protocol version 3"));
 }
 
 asio::awaitable<void> silence_body() {

@@ -108,9 +108,10 @@ struct raw_neighbour {
         protocol::hello h;
         h.peer_id = key.peer_id();
         h.nick = "mallory";
-        h.rooms = {"lobby"};
-        h.room_id = core::open_room_keys("lobby").room_id;  // the test nodes' rooms are open
+        // The test nodes' rooms are open: a claim needs no proof.
+        h.rooms = {{"lobby", core::open_room_keys("lobby").room_id, ""}};
         send(h);
+        send(protocol::join{h.rooms[0].id});
         REQUIRE(run_until(io, [&] { return target.events.up.size() > neighbours_before; }));
     }
     void send(const protocol::message& m) {
@@ -123,7 +124,7 @@ struct raw_neighbour {
         core::sign_envelope(key, env);
         return env;
     }
-    void send_chat(const nlohmann::json& env) { send(protocol::chat{{}, env}); }
+    void send_chat(const nlohmann::json& env) { send(protocol::chat{0, {}, env}); }
 
     static std::int64_t now_ms() {
         using namespace std::chrono;

@@ -175,14 +175,23 @@ bool fake_peer::send_chat(const nlohmann::json& env) {
 }
 
 std::optional<nlohmann::json> fake_peer::next_chat(test_clock::duration timeout) {
+    auto chat = next_of_type("chat", timeout);
+    if (!chat || !chat->contains("envelope")) return std::nullopt;
+    return (*chat)["envelope"];
+}
+
+std::optional<nlohmann::json> fake_peer::next_of_type(const std::string& type,
+                                                      test_clock::duration timeout) {
     auto deadline = test_clock::now() + timeout;
     while (auto payload = connection_.next_frame(deadline - test_clock::now())) {
         auto j = nlohmann::json::parse(*payload, nullptr, false);
-        if (j.is_object() && j.value("type", "") == "chat" && j.contains("envelope")) {
-            return j["envelope"];
-        }
+        if (j.is_object() && j.value("type", "") == type) return j;
     }
     return std::nullopt;
+}
+
+bool fake_peer::send(const nlohmann::json& message) {
+    return connection_.send(frame(message.dump()), 5s);
 }
 
 }  // namespace confab::test

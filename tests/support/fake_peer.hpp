@@ -83,6 +83,11 @@ public:
     // The envelope of the next chat frame the target sends us, skipping other frames; nullopt
     // when none comes within the timeout.
     std::optional<nlohmann::json> next_chat(test_clock::duration timeout);
+    // The next frame of `type` the target sends us, skipping others.
+    std::optional<nlohmann::json> next_of_type(const std::string& type,
+                                               test_clock::duration timeout);
+    // Sends one frame holding `message` as given.
+    bool send(const nlohmann::json& message);
 
 private:
     std::shared_ptr<const core::identity> identity_;
