@@ -771,7 +771,8 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
         }
         return;
     }
-    default: {
+    case core::chat_outcome::bad_signature:
+    case core::chat_outcome::from_future: {
         auto it = neighbours_.find(from_id);
         const std::string& from_nick = it == neighbours_.end() ? from_id : it->second.info.nick;
         core::log(core::log_level::warn, component, "dropped chat message ", id, " (author ",
