@@ -1,0 +1,172 @@
+// Plumtree broadcast, one state machine at a time: eager and lazy links per author, ihave,
+// graft, prune.
+
+#include <algorithm>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "core/overlay/broadcast.hpp"
+
+using namespace confab;
+using namespace confab::core::overlay;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string room = "a86c1816e8114e6b94f9083c7ab410d8";
+
+frame_ptr frame_for(const std::string& id) {
+    return std::make_shared<const std::string>("frame of " + id);
+}
+
+std::set<peer_id> forwarded_to(const actions& out) {
+    std::set<peer_id> to;
+    for (const auto& a : out) {
+        if (const auto* f = std::get_if<forward_chat>(&a)) to.insert(f->to);
+    }
+    return to;
+}
+
+template <class T>
+std::vector<std::pair<peer_id, T>> frames_of(const actions& out) {
+    std::vector<std::pair<peer_id, T>> found;
+    for (const auto& a : out) {
+        if (const auto* s = std::get_if<send_frame>(&a)) {
+            if (const auto* f = std::get_if<T>(&s->frame)) found.emplace_back(s->to, *f);
+        }
+    }
+    return found;
+}
+
+struct fixture {
+    broadcast_config config;
+    time_point now{std::chrono::hours(1)};
+    broadcast b{room, config};
+    explicit fixture(std::vector<peer_id> neighbours) {
+        for (const auto& n : neighbours) b.neighbor_up(n, now);
+        actions drain;
+        b.tick(now + 1h, drain);  // nothing cached: no catch-up to send
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a new message goes whole to eager neighbours; a copy prunes the link it came by",
+          "[broadcast]") {
+    fixture f({"x", "y", "z"});
+    actions out;
+    f.b.on_new("x", "m1", "alice", frame_for("m1"), 1, f.now, out);
+    CHECK(forwarded_to(out) == std::set<peer_id>{"y", "z"});
+
+    actions dup;
+    f.b.on_duplicate("y", "alice", dup);
+    auto prunes = frames_of<protocol::prune>(dup);
+    REQUIRE(prunes.size() == 1);
+    CHECK(prunes[0].first == "y");
+    CHECK(prunes[0].second.author == "alice");
+    CHECK(f.b.role_of("y", "alice") == broadcast::role::lazy);
+
+    // alice's next message: y hears of it by id, after the ihave interval.
+    actions next;
+    f.b.on_new("x", "m2", "alice", frame_for("m2"), 1, f.now, next);
+    CHECK(forwarded_to(next) == std::set<peer_id>{"z"});
+    actions tick;
+    f.b.tick(f.now + f.config.ihave_every, tick);
+    auto haves = frames_of<protocol::ihave>(tick);
+    REQUIRE(haves.size() == 1);
+    CHECK(haves[0].first == "y");
+    CHECK(haves[0].second.ids == std::vector<std::string>{"m2"});
+    CHECK(haves[0].second.hops == std::vector<std::uint32_t>{1});
+}
+
+TEST_CASE("each author has a tree of its own", "[broadcast]") {
+    fixture f({"x", "y"});
+    actions out;
+    f.b.on_new("x", "m1", "alice", frame_for("m1"), 1, f.now, out);
+    f.b.on_duplicate("y", "alice", out);
+    CHECK(f.b.role_of("y", "alice") == broadcast::role::lazy);
+    // bob's first message takes the shared tree, which alice's copy pruned too...
+    CHECK(f.b.role_of("y", "bob") == broadcast::role::lazy);
+    // ... but a prune for bob alone leaves alice's tree as it is.
+    actions more;
+    f.b.on_new("y", "m9", "bob", frame_for("m9"), 1, f.now, more);
+    CHECK(f.b.role_of("y", "bob") == broadcast::role::eager);  // it came by y: on bob's path
+    f.b.on_frame("x", protocol::prune{room, "bob"}, f.now, more);
+    CHECK(f.b.role_of("x", "bob") == broadcast::role::lazy);
+    CHECK(f.b.role_of("x", "alice") == broadcast::role::eager);
+}
+
+TEST_CASE("an announced id that does not arrive is grafted, from one announcer after another",
+          "[broadcast]") {
+    fixture f({"x", "y"});
+    actions out;
+    f.b.on_frame("x", protocol::ihave{room, {"m1"}, {2}}, f.now, out);
+    f.b.on_frame("y", protocol::ihave{room, {"m1"}, {3}}, f.now, out);
+    CHECK(f.b.missing_count() == 1);
+    actions early;
+    f.b.tick(f.now + f.config.graft_first - 1ms, early);
+    CHECK(frames_of<protocol::graft>(early).empty());
+    actions first;
+    f.b.tick(f.now + f.config.graft_first, first);
+    auto grafts = frames_of<protocol::graft>(first);
+    REQUIRE(grafts.size() == 1);
+    CHECK(grafts[0].first == "x");
+    CHECK(grafts[0].second.ids == std::vector<std::string>{"m1"});
+    actions second;
+    f.b.tick(f.now + f.config.graft_first + f.config.graft_next, second);
+    grafts = frames_of<protocol::graft>(second);
+    REQUIRE(grafts.size() == 1);
+    CHECK(grafts[0].first == "y");
+    // When it arrives, nobody is asked again.
+    actions arrived;
+    f.b.on_new("y", "m1", "alice", frame_for("m1"), 4, f.now, arrived);
+    CHECK(f.b.missing_count() == 0);
+}
+
+TEST_CASE("a graft is answered from the cache, and ids never served get nothing",
+          "[broadcast]") {
+    fixture f({"x", "y"});
+    actions out;
+    f.b.publish("m1", "me", frame_for("m1"), f.now, out);
+    actions answer;
+    f.b.on_frame("y", protocol::graft{room, {"m1", "never-served"}, {}}, f.now, answer);
+    CHECK(forwarded_to(answer) == std::set<peer_id>{"y"});
+    // Not from a neighbour: ignored.
+    actions stranger;
+    f.b.on_frame("s", protocol::graft{room, {"m1"}, {}}, f.now, stranger);
+    CHECK(stranger.empty());
+}
+
+TEST_CASE("a neighbour that comes up hears the ids of the last messages", "[broadcast]") {
+    fixture f({"x"});
+    actions out;
+    f.b.on_new("x", "m1", "alice", frame_for("m1"), 1, f.now, out);
+    f.b.neighbor_up("late", f.now + 1s);
+    actions tick;
+    f.b.tick(f.now + 1s + f.config.ihave_every, tick);
+    auto haves = frames_of<protocol::ihave>(tick);
+    REQUIRE(haves.size() == 1);
+    CHECK(haves[0].first == "late");
+    CHECK(haves[0].second.ids == std::vector<std::string>{"m1"});
+}
+
+TEST_CASE("a much shorter path announced by a lazy neighbour replaces the eager one",
+          "[broadcast]") {
+    fixture f({"far", "near"});
+    actions out;
+    f.b.on_new("far", "m1", "alice", frame_for("m1"), 9, f.now, out);
+    f.b.on_duplicate("near", "alice", out);  // near is lazy for alice now
+    actions swap;
+    f.b.on_frame("near", protocol::ihave{room, {"m1"}, {2}}, f.now, swap);
+    auto grafts = frames_of<protocol::graft>(swap);
+    REQUIRE(grafts.size() == 1);
+    CHECK(grafts[0].first == "near");
+    CHECK(grafts[0].second.ids.empty());
+    CHECK(grafts[0].second.author == "alice");
+    auto prunes = frames_of<protocol::prune>(swap);
+    REQUIRE(prunes.size() == 1);
+    CHECK(prunes[0].first == "far");
+    CHECK(f.b.role_of("near", "alice") == broadcast::role::eager);
+    CHECK(f.b.role_of("far", "alice") == broadcast::role::lazy);
+}
