@@ -708,10 +708,15 @@ void node::on_rooms(peer_link& from, const std::string& from_id, const protocol:
         if (n->second.rooms.insert(room_id).second) added.insert(room_id);
     }
     if (added.empty()) return;
-    // Our claims back, unless we made them first (both ends joined at once): then both
-    // sides have proved the room and nothing more needs saying.
-    from.send(make_frame(protocol::rooms{our_claims(from, added)}));
-    rooms_linked(from_id, added, false);
+    // Rooms we claimed first: this is the answer, and the neighbour is our way into them.
+    // The others are its claims: ours go back.
+    std::set<std::string> answered, asked;
+    for (const auto& room_id : added) {
+        (n->second.claimed.erase(room_id) ? answered : asked).insert(room_id);
+    }
+    if (!asked.empty()) from.send(make_frame(protocol::rooms{our_claims(from, asked)}));
+    if (!answered.empty()) rooms_linked(from_id, answered, true);
+    if (!asked.empty()) rooms_linked(from_id, asked, false);
 }
 
 void node::await_replacement(const std::string& id) {
@@ -855,6 +860,7 @@ void node::execute(const std::string& room_id, core::overlay::actions& actions) 
                     // Linked for other rooms: prove this one on the same link.
                     // (No answer if it is not in the room: the membership's connect
                     // timeout then counts it as failed.)
+                    n->second.claimed.insert(room_id);
                     n->second.link->send(
                         make_frame(protocol::rooms{our_claims(*n->second.link, {room_id})}));
                 }
@@ -996,17 +1002,89 @@ std::string node::room_sentence(const std::string& refusal, const std::string& a
 }
 
 void node::say(const std::string& text, bool action) {
+    say_in(config_.room, text, action);
+}
+
+void node::say_in(const std::string& room, const std::string& text, bool action) {
     assert_loop_thread();
     if (auto problem = protocol::check_body(text); !problem.empty()) {
         sink_.on_error(problem);
         return;
     }
-    protocol::envelope env{config_.room, peer_id(), nick_, 0, 0, text, action ? "action" : ""};
+    protocol::envelope env{room, peer_id(), nick_, 0, 0, text, action ? "action" : ""};
     std::string id;
     if (!publish(env, nullptr, &id)) return;
     sink_.on_message(
         {std::move(id), env.room, env.nick, env.author, env.body, env.ts, true, action});
     tell_if_waiting();
+}
+
+void node::join_room(const core::room_keys& keys,
+                     const std::vector<protocol::host_port>& contacts) {
+    assert_loop_thread();
+    if (rooms_.count(keys.room_id)) return;
+    for (const auto& [id, room] : rooms_) {
+        if (room.keys.room == keys.room) {
+            sink_.on_error("already in a room called \"" + keys.room + "\" with another secret");
+            return;
+        }
+    }
+    std::random_device seed;
+    auto& room = rooms_
+                     .emplace(keys.room_id,
+                              room_state{keys, core::overlay::room_overlay(
+                                                   peer_id(), keys.room_id, config_.overlay,
+                                                   (std::uint64_t{seed()} << 32) | seed())})
+                     .first->second;
+    // Every neighbour hears the claim; those in the room answer with theirs, and the first to
+    // answer is our way in (see on_rooms).
+    for (auto& [id, n] : neighbours_) {
+        if (!n.link) continue;
+        n.claimed.insert(keys.room_id);
+        n.link->send(make_frame(protocol::rooms{our_claims(*n.link, {keys.room_id})}));
+    }
+    std::vector<protocol::peer_address> known;
+    for (const auto& e : book_.entries()) {
+        if (!e.peer_id.empty() && !e.self) known.push_back({e.peer_id, e.addr});
+    }
+    core::overlay::actions out;
+    room.overlay.add_known(known, clock::now(), out);
+    execute(keys.room_id, out);
+    for (const auto& contact : contacts) connect(contact);
+}
+
+void node::part_room(const std::string& name) {
+    assert_loop_thread();
+    auto room = std::find_if(rooms_.begin(), rooms_.end(),
+                             [&](const auto& r) { return r.second.keys.room == name; });
+    if (room == rooms_.end()) {
+        sink_.on_error("not in room \"" + name + "\"");
+        return;
+    }
+    const std::string id = room->first;
+    core::overlay::actions out;
+    room->second.overlay.leave(out);
+    // Said and released while the room is still there to say it; links that served only this
+    // room close once it is gone.
+    execute(id, out);
+    rooms_.erase(room);
+    outbox_.erase(id);
+    for (auto& [peer, n] : neighbours_) {
+        n.rooms.erase(id);
+        n.claimed.erase(id);
+        if (n.link && n.rooms.empty()) {
+            n.link->close("no room needs this link", "unused");
+        }
+    }
+}
+
+std::vector<std::string> node::rooms() const {
+    std::vector<std::string> names{config_.room};
+    for (const auto& [id, room] : rooms_) {
+        if (room.keys.room != config_.room) names.push_back(room.keys.room);
+    }
+    if (!rooms_.count(config_.room_keys.room_id)) names.erase(names.begin());
+    return names;
 }
 
 // After the message it is about, not before it.

@@ -91,6 +91,15 @@ public:
     // Writes a message to the room (`action`: an emote, /me); a bad one is reported through
     // on_error.
     void say(const std::string& text, bool action = false);
+    // Writes a message to one of the rooms this peer is in (say() writes to the first).
+    void say_in(const std::string& room, const std::string& text, bool action = false);
+    // Joins a room at run time: proves it on every link there is (neighbours in it answer),
+    // and dials `contacts` to enter it. A room already joined is left as it is.
+    void join_room(const core::room_keys& keys, const std::vector<protocol::host_port>& contacts);
+    // Leaves a room: says so to its neighbours and closes links no other room needs.
+    void part_room(const std::string& room);
+    // The names of the rooms this peer is in, the first one first.
+    std::vector<std::string> rooms() const;
     void set_nick(const std::string& nick);
     void list_peers();
     // Dials an address the user named, now, and keeps redialling it while it is down.
@@ -127,6 +136,7 @@ private:
         std::string local_host;          // our address on this connection, as it reaches us
         std::shared_ptr<asio::steady_timer> replacement_timer;  // set while link is null
         std::set<std::string> rooms;     // ids of the rooms both ends proved on this link
+        std::set<std::string> claimed;   // rooms we claimed after the hellos, not yet proven
     };
     // A room this peer is in: its keys and its overlay.
     struct room_state {

@@ -234,7 +234,8 @@ TEST_CASE("a node that dials its own address finds itself and never connects", "
     finish(io, {&a});
 }
 
-TEST_CASE("a chain of three learns the ends through peer exchange and floods each message once",
+TEST_CASE("a chain of three: the ends find each other through the room's walks, and each "
+          "message arrives once",
           "[node]") {
     asio::io_context io{1};
     test_node a(io, "a"), b(io, "b"), c(io, "c");
@@ -254,6 +255,40 @@ TEST_CASE("a chain of three learns the ends through peer exchange and floods eac
         io, [&] { return c.events.messages.size() == 2 && b.events.messages.size() == 2; }));
     CHECK(a.events.messages.size() == 2);
     CHECK(b.events.messages[0].text == "from the end of the chain");
+    finish(io, {&a, &b, &c});
+}
+
+TEST_CASE("a room joined at run time is proven on the links there are, and its messages reach "
+          "its members only",
+          "[node][rooms]") {
+    asio::io_context io{1};
+    test_node a(io, "a"), b(io, "b"), c(io, "c");
+    for (auto* n : {&a, &b, &c}) n->node->start();
+    b.node->connect(a.address());
+    c.node->connect(b.address());
+    REQUIRE(run_until(io, [&] { return b.events.up.size() == 2; }));
+
+    // b and c join "dev" (open in these tests) on the links they have; a stays out of it.
+    const auto dev = core::open_room_keys("dev");
+    b.node->join_room(dev, {});
+    c.node->join_room(dev, {});
+    CHECK(c.node->rooms() == std::vector<std::string>{"lobby", "dev"});
+    REQUIRE(run_until(io, [&] {
+        c.node->say_in("dev", "in dev");
+        io.run_for(50ms);
+        return !b.events.messages.empty();
+    }));
+    CHECK(b.events.messages[0].room == "dev");
+    // A lobby message after it reaches a: had a been handed dev's, it would have come first.
+    c.node->say("in the lobby");
+    REQUIRE(run_until(io, [&] { return !a.events.messages.empty(); }));
+    for (const auto& m : a.events.messages) CHECK(m.room == "lobby");
+
+    // Leaving: c's dev messages are refused with a sentence, b's links stay for the lobby.
+    c.node->part_room("dev");
+    CHECK(c.node->rooms() == std::vector<std::string>{"lobby"});
+    c.node->say_in("dev", "after leaving");
+    CHECK(c.events.errors.back() == "not in room \"dev\"");
     finish(io, {&a, &b, &c});
 }
 
