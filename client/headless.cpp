@@ -148,7 +148,6 @@ void headless_front::emit_stats() {
           {"bytes_sent", s.bytes_sent},
           {"frames_received", s.frames_received},
           {"frames_sent", s.frames_sent},
-          {"known_copies", s.known_copies},
           {"frames_by_type", by_type}});
 }
 

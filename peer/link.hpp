@@ -136,14 +136,9 @@ public:
 
     // Serves the connection until it ends, then closes the socket. Frames queued with send()
     // before run() are written first.
-    // `is_known_copy`, when given, sees each frame's bytes first: a frame it recognises as a
-    // byte-identical copy of one already handled is skipped without being parsed (in a
-    // mesh most chat frames arrive once per neighbour).
-    asio::awaitable<void> run(message_handler handler,
-                              std::function<bool(const std::string&)> is_known_copy = {}) {
+    asio::awaitable<void> run(message_handler handler) {
         using namespace asio::experimental::awaitable_operators;
         last_received_ = std::chrono::steady_clock::now();
-        is_known_copy_ = std::move(is_known_copy);
         co_await (read_loop(handler) || write_loop() || watchdog_loop());
         close_socket();
     }
@@ -284,10 +279,6 @@ private:
                                   static_cast<long>(limits_.frame_rate),
                                   " frames a second: dropping what is over");
                     }
-                    continue;
-                }
-                if (is_known_copy_ && is_known_copy_(next.payload)) {
-                    ++stats_->known_copies;
                     continue;
                 }
                 auto parsed = protocol::parse_message(next.payload);
@@ -465,7 +456,6 @@ private:
     bool closing_ = false;
     std::string close_reason_;
     std::optional<std::string> remote_bye_;
-    std::function<bool(const std::string&)> is_known_copy_;
 };
 
 extern template class link<asio::ip::tcp::socket>;

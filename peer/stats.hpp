@@ -21,9 +21,6 @@ struct node_stats {
     // rate, skipped as a copy, refused), and every frame written to one.
     std::uint64_t frames_received = 0;
     std::uint64_t frames_sent = 0;
-    // Frames skipped unparsed as byte-identical copies of a chat frame already handled
-    // (link::run's is_known_copy): every one of them is a chat frame.
-    std::uint64_t known_copies = 0;
     // Frames parsed, by their "type" field ("chat", "ping", ...). Only known types get here,
     // so the map stays small; the rest count under "unknown".
     std::map<std::string, std::uint64_t, std::less<>> received_by_type;
@@ -33,7 +30,7 @@ struct node_stats {
     // Chat frames read from any link, copies included: what a broadcast costs a peer.
     std::uint64_t chat_frames_received() const {
         auto it = received_by_type.find("chat");
-        return known_copies + (it == received_by_type.end() ? 0 : it->second);
+        return it == received_by_type.end() ? 0 : it->second;
     }
 };
 
