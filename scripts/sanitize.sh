@@ -4,7 +4,9 @@
 # the integration tests then run the sanitized confab too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Arguments after the first go to ctest (e.g. -LE faults).
 sanitizers="${1:-address,undefined}"
+shift || true
 dir="build-${sanitizers//,/-}"
 bash scripts/setup.sh
 cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONFAB_SANITIZE="$sanitizers" \
@@ -12,4 +14,4 @@ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONFAB_SANITIZE="$sanit
 cmake --build "$dir"
 cd "$dir"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --output-on-failure -j "$(nproc)"
+    ctest --output-on-failure -j "$(nproc)" "$@"
