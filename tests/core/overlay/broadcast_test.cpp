@@ -7,9 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include "core/overlay/broadcast.hpp"
+#include "tests/core/overlay/actions_of.hpp"
 
 using namespace confab;
 using namespace confab::core::overlay;
+using confab::test::actions_of;
+using confab::test::frames_of;
 using namespace std::chrono_literals;
 
 namespace {
@@ -26,17 +29,6 @@ std::set<peer_id> forwarded_to(const actions& out) {
         if (const auto* f = std::get_if<forward_chat>(&a)) to.insert(f->to);
     }
     return to;
-}
-
-template <class T>
-std::vector<std::pair<peer_id, T>> frames_of(const actions& out) {
-    std::vector<std::pair<peer_id, T>> found;
-    for (const auto& a : out) {
-        if (const auto* s = std::get_if<send_frame>(&a)) {
-            if (const auto* f = std::get_if<T>(&s->frame)) found.emplace_back(s->to, *f);
-        }
-    }
-    return found;
 }
 
 struct fixture {

@@ -5,34 +5,17 @@
 #include <catch2/catch.hpp>
 
 #include "core/overlay/membership.hpp"
+#include "tests/core/overlay/actions_of.hpp"
 
 using namespace confab;
 using namespace confab::core::overlay;
+using confab::test::actions_of;
+using confab::test::frames_of;
 using namespace std::chrono_literals;
 
 namespace {
 
 const std::string room = "a86c1816e8114e6b94f9083c7ab410d8";
-
-template <class T>
-std::vector<std::pair<peer_id, T>> frames_of(const actions& out) {
-    std::vector<std::pair<peer_id, T>> found;
-    for (const auto& a : out) {
-        if (const auto* s = std::get_if<send_frame>(&a)) {
-            if (const auto* f = std::get_if<T>(&s->frame)) found.emplace_back(s->to, *f);
-        }
-    }
-    return found;
-}
-
-template <class T>
-std::vector<T> actions_of(const actions& out) {
-    std::vector<T> found;
-    for (const auto& a : out) {
-        if (const auto* x = std::get_if<T>(&a)) found.push_back(*x);
-    }
-    return found;
-}
 
 std::string addr(const std::string& peer) {
     return "10.0.0." + std::to_string(peer.back() - 'a' + 1) + ":7447";
