@@ -146,10 +146,11 @@ void broadcast::on_ihave(const peer_id& from, const protocol::ihave& have, time_
             auto& entry = c->second;
             if (!tree_of(entry.author).eager.count(entry.from)) continue;
             if (hops + 1 + config_.optimize_after_hops > entry.hops) continue;
+            // Only the graft: pruning the old parent now would open a hole for a message the
+            // new one has already passed on lazily. The next message comes both ways, and
+            // the later copy (by the longer path) prunes its link as any duplicate does.
             make_eager(from, entry.author);
             out.push_back(send_frame{from, protocol::graft{room_, {}, entry.author}});
-            make_lazy(entry.from, entry.author);
-            out.push_back(send_frame{entry.from, protocol::prune{room_, entry.author}});
             entry.from = from;
             entry.hops = hops + 1;
             continue;

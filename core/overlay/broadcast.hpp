@@ -11,7 +11,8 @@
 // that writes gets a tree of its own, copied from the shared one when its first message
 // passes, then pruned, grafted and shortened (a lazy neighbour that announces a message
 // `optimize_after_hops` hops closer to its author takes the eager one's place) for that author
-// alone. The shared tree learns from every message and starts each new author's.
+// alone (the closer neighbour is grafted; the later copies prune the old path). The shared
+// tree learns from every message and starts each new author's.
 // Whether a message is new is the caller's to say (its chat gate checks it first). One owner,
 // any thread.
 
@@ -46,7 +47,7 @@ struct broadcast_config {
     std::size_t catch_up_ids = 2048;
     // A lazy neighbour that announces a message this many hops closer to its author than the
     // eager copy came swaps places with the eager one: the tree tends to shortest paths.
-    std::uint32_t optimize_after_hops = 3;
+    std::uint32_t optimize_after_hops = 6;
     // Ids remembered as received (to ignore ihave for them), and for how long.
     std::size_t remember_ids = 100'000;
     clock::duration remember_for = std::chrono::minutes(5);
