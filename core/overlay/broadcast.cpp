@@ -27,7 +27,12 @@ broadcast::tree& broadcast::tree_of(const peer_id& author) {
                 by_author_.begin(), by_author_.end(),
                 [](const auto& a, const auto& b) { return a.second.used < b.second.used; }));
         }
-        it = by_author_.emplace(author, shared_).first;
+        // A new author starts from the tree of the author who wrote last: a spanning tree,
+        // so its first messages reach everyone without grafts. (The shared tree takes every
+        // author's prunes, so it is the intersection of their trees and may have holes.)
+        auto last = by_author_.find(last_author_);
+        const tree& start = last == by_author_.end() ? shared_ : last->second;
+        it = by_author_.emplace(author, start).first;
     }
     return it->second;
 }
@@ -115,6 +120,7 @@ void broadcast::push(const std::string& id, cached entry, time_point now, action
     missing_.erase(id);
     auto& t = tree_of(entry.author);
     t.used = ++pushed_;
+    last_author_ = entry.author;
     for (const auto& peer : t.eager) {
         if (peer != entry.from) out.push_back(forward_chat{peer, entry.frame});
     }

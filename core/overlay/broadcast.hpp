@@ -8,8 +8,9 @@
 //
 // One tree for every author would be a random spanning tree, as deep as the room is wide
 // (about 17 hops at 200 peers in tests/sim, against 7 for one author's own). So each author
-// that writes gets a tree of its own, copied from the shared one when its first message
-// passes, then pruned, grafted and shortened (a lazy neighbour that announces a message
+// that writes gets a tree of its own, copied from the last author's when its first message
+// passes (a spanning tree, where the shared one may have holes), then pruned, grafted and
+// shortened (a lazy neighbour that announces a message
 // `optimize_after_hops` hops closer to its author takes the eager one's place) for that author
 // alone (the closer neighbour is grafted; the later copies prune the old path). The shared
 // tree learns from every message and starts each new author's.
@@ -128,6 +129,7 @@ private:
     tree shared_;
     std::unordered_map<peer_id, tree> by_author_;
     std::uint64_t pushed_ = 0;
+    peer_id last_author_;  // whose message was pushed last
     struct announcement {
         std::string id;
         std::uint32_t hops;
