@@ -277,8 +277,9 @@ void node::rearm_overlays() {
 void node::dial_due() {
     if (stopping_) return;
     // The rooms' overlays choose their neighbours themselves; the address book only gets a
-    // peer into a room it has nobody in (first start, or everyone gone), and keeps dialling
-    // the addresses the user named (/connect, --join) while they are not linked.
+    // peer into a room it has nobody in (first start, or everyone gone), the addresses the
+    // user named (/connect, --join) first. Not while the room has neighbours: a contact that
+    // is up but declines us as a neighbour would be dialled, and decline, every second.
     const bool alone = std::any_of(rooms_.begin(), rooms_.end(), [](const auto& r) {
         return r.second.overlay.members().active().empty() &&
                r.second.overlay.members().pending() == 0;
@@ -289,11 +290,11 @@ void node::dial_due() {
     const std::size_t busy = dialling_;
     const std::size_t slots = alone && busy < 2 ? 2 - busy : 0;
     // due() lists the addresses the user named first.
-    auto addrs = book_.due(clock::now(), std::max<std::size_t>(slots, 8), linked);
+    auto addrs = book_.due(clock::now(), slots, linked);
     std::size_t started = 0;
     for (const auto& addr : addrs) {
         const auto* e = book_.find(addr);
-        if (!e || (started >= slots && !e->pinned)) continue;
+        if (!e || started >= slots) break;
         book_.dial_started(addr);
         ++dialling_;
         ++started;
