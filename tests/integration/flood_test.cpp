@@ -34,7 +34,7 @@ long rss_kib(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("a flood of 100,000 messages from one neighbour is cut off; memory stays bounded and "
+TEST_CASE("a flood of 100,000 messages from one neighbour is cut off, memory stays bounded and "
           "the peer's own messages still go out",
           "[integration][flood]") {
     peer_options o;

@@ -93,7 +93,7 @@ TEST_CASE("ready carries an invite to the room at the bound address, and open: f
     CHECK(again.str("room") == "garden");
 }
 
-TEST_CASE("secrets.json and the identity key are 0600; the secret survives restarts",
+TEST_CASE("secrets.json and the identity key are 0600, and the secret survives restarts",
           "[integration][rooms]") {
     peer_options o = own_secret();
     auto p = start_peer(o);

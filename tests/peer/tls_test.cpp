@@ -140,7 +140,7 @@ std::unique_ptr<X509, x509_free> foreign_certificate(const core::identity& bob) 
 
 }  // namespace
 
-TEST_CASE("tls: any certificate with an Ed25519 key is accepted; only its key counts", "[tls]") {
+TEST_CASE("tls: any certificate with an Ed25519 key is accepted: only its key counts", "[tls]") {
     // docs/protocol.md, Transport: issuer, name, dates and the certificate's own signature
     // are not checked, because trust comes from the key the handshake proves.
     auto alice = core::identity::generate();

@@ -161,7 +161,7 @@ TEST_CASE("a byte order mark before the JSON is malformed, as a strict parser wo
     CHECK(reason_of("{\"type\":\"bye\",\"reason\":\"\xef\xbb\xbf\"}") == "\xef\xbb\xbf");
 }
 
-TEST_CASE("a lone surrogate escape is malformed; a surrogate pair is one character") {
+TEST_CASE("a lone surrogate escape is malformed, and a surrogate pair is one character") {
     for (const auto* text : {R"({"type":"bye","reason":"\ud800"})",
                              R"({"type":"bye","reason":"\udc00"})",
                              R"({"type":"bye","reason":"\ud800x"})",

@@ -95,7 +95,7 @@ std::pair<int, int> chat_among(simulator& sim, int authors, int count, duration 
     return {first, static_cast<int>(sim.messages())};
 }
 
-TEST_CASE("sim: every message reaches every peer, over a tree per author", "[sim]") {
+TEST_CASE("every message reaches every peer, over a tree per author", "[sim]") {
     for (std::size_t nodes : {200u, 1000u}) {
         auto sim = formed(nodes);
         REQUIRE(sim.connected());
@@ -115,7 +115,7 @@ TEST_CASE("sim: every message reaches every peer, over a tree per author", "[sim
     }
 }
 
-TEST_CASE("sim: every message reaches every peer when each is by another author", "[sim]") {
+TEST_CASE("every message reaches every peer when each is by another author", "[sim]") {
     // The worst case for trees: no author writes twice, so every message takes the shared
     // tree, which all authors' grafts keep bushier than a tree.
     for (std::size_t nodes : {200u, 1000u}) {
@@ -131,7 +131,7 @@ TEST_CASE("sim: every message reaches every peer when each is by another author"
     }
 }
 
-TEST_CASE("sim: lost segments delay messages but lose none", "[sim]") {
+TEST_CASE("lost segments delay messages but lose none", "[sim]") {
     sim_config config;
     config.loss = 0.02;
     config.seed = 7;
@@ -143,7 +143,7 @@ TEST_CASE("sim: lost segments delay messages but lose none", "[sim]") {
     CHECK(f.delivery_ratio == 1.0);
 }
 
-TEST_CASE("sim: half the peers crash at once; the rest stay connected and deliver", "[sim]") {
+TEST_CASE("half the peers crash at once, and the rest stay connected and deliver", "[sim]") {
     for (std::size_t nodes : {200u, 1000u}) {
         sim_config config;
         config.seed = 11 + nodes;
@@ -172,7 +172,7 @@ TEST_CASE("sim: half the peers crash at once; the rest stay connected and delive
     }
 }
 
-TEST_CASE("sim: a partition heals and both halves deliver to everyone", "[sim]") {
+TEST_CASE("a partition heals, and both halves deliver to everyone", "[sim]") {
     sim_config config;
     config.seed = 21;
     auto sim = formed(200, config);
@@ -211,7 +211,7 @@ TEST_CASE("sim: a partition heals and both halves deliver to everyone", "[sim]")
     CHECK(sim.delivered_to_all_alive(b));
 }
 
-TEST_CASE("sim: churn: peers crash and restart while others chat", "[sim]") {
+TEST_CASE("peers crash and restart while others chat", "[sim]") {
     sim_config config;
     config.seed = 31;
     auto sim = formed(200, config);

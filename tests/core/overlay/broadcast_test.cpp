@@ -44,7 +44,7 @@ struct fixture {
 
 }  // namespace
 
-TEST_CASE("a new message goes whole to eager neighbours; a copy prunes the link it came by",
+TEST_CASE("a new message goes whole to eager neighbours, and a copy prunes the link it came by",
           "[broadcast]") {
     fixture f({"x", "y", "z"});
     actions out;
