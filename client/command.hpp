@@ -22,7 +22,11 @@ struct cmd_me {
 struct cmd_nick {
     std::string nick;
 };
-struct cmd_peers {};
+struct cmd_peers {};  // the neighbours: the few peers this one is linked to
+// The members of a room (every peer that announced itself there); "" for this peer's room.
+struct cmd_names {
+    std::string room;
+};
 struct cmd_connect {
     protocol::host_port address;
 };
@@ -55,7 +59,7 @@ struct cmd_error {
     std::string message;
 };
 
-using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect, cmd_send,
+using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_names, cmd_connect, cmd_send,
                              cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_invite,
                              cmd_help, cmd_clear, cmd_quit, cmd_error>;
 

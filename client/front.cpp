@@ -11,6 +11,7 @@ bool run_on_node(peer::node& node, const command& c) {
                           [&](const cmd_me& m) { return node.say(m.text, true), true; },
                           [&](const cmd_nick& n) { return node.set_nick(n.nick), true; },
                           [&](const cmd_peers&) { return node.list_peers(), true; },
+                          [&](const cmd_names& n) { return node.list_members(n.room), true; },
                           [&](const cmd_connect& k) { return node.connect(k.address), true; },
                           [&](const cmd_send& f) { return node.send_file(f.args), true; },
                           [&](const cmd_accept& f) { return node.accept_file(f.id), true; },

@@ -40,7 +40,7 @@ private:
     std::string invite_;
 };
 
-// Runs a command that means the same in every front (a message, /me, /nick, /peers,
+// Runs a command that means the same in every front (a message, /me, /nick, /peers, /names,
 // /connect, the file commands) on the node. False for the others (/help, /clear, /quit, errors), which each
 // front answers its own way.
 bool run_on_node(peer::node& node, const command& c);
