@@ -37,7 +37,7 @@ struct fixture {
 
 }  // namespace
 
-TEST_CASE("a member's first presence is a join; later ones refresh it quietly", "[member_list]") {
+TEST_CASE("a member's first presence is a join, later ones refresh it quietly", "[member_list]") {
     fixture f;
     CHECK(f.hear("alice", 3, presence::join));
     REQUIRE(f.out.size() == 1);
