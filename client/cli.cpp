@@ -30,6 +30,18 @@ std::string default_nick() {
     return protocol::check_nick(nick).empty() ? nick : "anon";
 }
 
+// A whole number from 1 to `max`, written in plain digits.
+std::optional<std::uint32_t> parse_count(const std::string& text, unsigned long max) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long n = std::strtoul(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0' || errno != 0 || n < 1 || n > max || text[0] == '-' ||
+        text[0] == '+') {
+        return std::nullopt;
+    }
+    return static_cast<std::uint32_t>(n);
+}
+
 }  // namespace
 
 std::string usage() {
@@ -37,6 +49,7 @@ std::string usage() {
            "              [--room NAME]... [--invite INVITE]... [--secret-file FILE | --open]\n"
            "              [--data-dir DIR] [--downloads DIR]\n"
            "              [--accept-files] [--max-file-size SIZE] [--upload-limit RATE]\n"
+           "              [--max-rate N] [--announce-every SECONDS]\n"
            "              [--log-level error|warn|info|debug]\n"
            "\n"
            "  --headless          read commands from stdin, write JSON events to stdout\n"
@@ -57,6 +70,8 @@ std::string usage() {
            "  --upload-limit RATE  bytes per second per upload, e.g. 10M (default: none)\n"
            "  --max-rate N         new messages a second one author may send through this\n"
            "                       peer, in bursts of 10N; more is dropped (default: 200)\n"
+           "  --announce-every SECONDS  how often you tell each room you are in it; a member\n"
+           "                       unheard for three times as long is gone (default: 60)\n"
            "  --log-level LEVEL   what goes to stderr (default: info)\n"
            "  --help, --version\n";
 }
@@ -136,7 +151,7 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         if (flag != "--nick" && flag != "--listen" && flag != "--join" && flag != "--room" &&
             flag != "--data-dir" && flag != "--downloads" && flag != "--log-level" &&
             flag != "--max-file-size" && flag != "--upload-limit" && flag != "--invite" &&
-            flag != "--secret-file" && flag != "--max-rate") {
+            flag != "--secret-file" && flag != "--max-rate" && flag != "--announce-every") {
             return fail("unknown option \"" + args[i] + "\"");
         }
         auto v = value();
@@ -191,17 +206,19 @@ cli_result parse_cli(const std::vector<std::string>& args) {
             }
             (flag == "--max-file-size" ? o.max_file_size : o.upload_limit) = *size;
         } else if (flag == "--max-rate") {
-            char* end = nullptr;
-            errno = 0;
-            const unsigned long n = std::strtoul(v->c_str(), &end, 10);
-            if (v->empty() || *end != '\0' || errno != 0 || n < 1 || n > 1'000'000 ||
-                (*v)[0] == '-' || (*v)[0] == '+') {
-                return fail(
-                    "--max-rate must be a number of messages a second from 1 to 1000000 "
-                    "(got \"" +
-                    *v + "\")");
+            auto n = parse_count(*v, 1'000'000);
+            if (!n) {
+                return fail("--max-rate must be a number of messages a second from 1 to 1000000 "
+                            "(got \"" + *v + "\")");
             }
-            o.max_rate = static_cast<std::uint32_t>(n);
+            o.max_rate = *n;
+        } else if (flag == "--announce-every") {
+            auto n = parse_count(*v, 3600);
+            if (!n) {
+                return fail("--announce-every must be a number of seconds from 1 to 3600 (got \"" +
+                            *v + "\")");
+            }
+            o.announce_every = *n;
         } else if (flag == "--log-level") {
             if (!core::parse_log_level(*v, &o.log_level)) {
                 return fail("--log-level must be error, warn, info or debug (got \"" + *v + "\")");

@@ -37,6 +37,9 @@ struct options {
     std::uint64_t max_file_size = std::uint64_t{4} << 30;  // larger offers are refused
     std::uint64_t upload_limit = 0;                        // bytes/s per upload; 0: no limit
     std::uint32_t max_rate = 200;  // new messages a second per author (peer::node_config)
+    // Seconds between this peer's presence announcements; a member unheard for three is gone
+    // (core::member_list_config). Short for tests and demos.
+    std::uint32_t announce_every = 60;
     core::log_level log_level = core::log_level::info;
     bool log_level_explicit = false;
 };

@@ -13,9 +13,10 @@ struct command_spec {
     std::string_view summary;
 };
 
-constexpr std::array<command_spec, 17> commands{{
+constexpr std::array<command_spec, 18> commands{{
     {"me", "/me ACTION", "describe what you do: /me waves shows as * nick waves"},
     {"nick", "/nick NAME", "change your nick"},
+    {"names", "/names [ROOM]", "list who is in the room"},
     {"peers", "/peers", "list the peers you are connected to"},
     {"connect", "/connect HOST:PORT", "connect to a peer; it is redialled while down"},
     {"send", "/send PATH [NICK]", "offer a file to the room, or to one peer"},
@@ -45,8 +46,8 @@ struct alias {
     std::string_view name;
     std::string_view target;
 };
-constexpr std::array<alias, 4> aliases{
-    {{"exit", "quit"}, {"names", "peers"}, {"who", "peers"}, {"action", "me"}}};
+constexpr std::array<alias, 3> aliases{{
+    {"exit", "quit"}, {"who", "names"}, {"action", "me"}}};
 
 // Commands that do not exist here, with what to do instead.
 struct hint {
@@ -141,6 +142,12 @@ command parse_command(std::string_view line) {
         if (args.empty()) return usage_error(*spec);
         if (name == "room") return cmd_room{std::string(args)};
         return cmd_join{std::string(args)};
+    }
+    if (name == "names") {
+        if (args.find_first_of(" \t") != std::string_view::npos) return usage_error(*spec);
+        // "#lobby" as IRC users write it.
+        if (args.starts_with("#")) args.remove_prefix(1);
+        return cmd_names{std::string(args)};
     }
     if (name == "connect") {
         if (args.empty()) return usage_error(*spec);

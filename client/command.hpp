@@ -22,7 +22,11 @@ struct cmd_me {
 struct cmd_nick {
     std::string nick;
 };
-struct cmd_peers {};
+struct cmd_peers {};  // the neighbours: the few peers this one is linked to
+// The members of a room (every peer that announced itself there); "" for this peer's room.
+struct cmd_names {
+    std::string room;
+};
 struct cmd_connect {
     protocol::host_port address;
 };
@@ -69,9 +73,9 @@ struct cmd_error {
 };
 
 using command =
-    std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect, cmd_send, cmd_accept,
-                 cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_part, cmd_rooms, cmd_room,
-                 cmd_invite, cmd_help, cmd_clear, cmd_quit, cmd_error>;
+    std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_names, cmd_connect, cmd_send,
+                 cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_part, cmd_rooms,
+                 cmd_room, cmd_invite, cmd_help, cmd_clear, cmd_quit, cmd_error>;
 
 // The command names, without the slash, for /help and Tab completion.
 std::vector<std::string> command_names();

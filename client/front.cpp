@@ -26,6 +26,9 @@ bool front::run_shared(peer::node& node, const command& c) {
             [&](const cmd_me& m) { return node.say_in(current().room, m.text, true), true; },
             [&](const cmd_nick& n) { return node.set_nick(n.nick), true; },
             [&](const cmd_peers&) { return node.list_peers(), true; },
+            [&](const cmd_names& n) {
+                return node.list_members(n.room.empty() ? current().room : n.room), true;
+            },
             [&](const cmd_connect& k) { return node.connect(k.address), true; },
             [&](const cmd_send& f) { return node.send_file(f.args, current().room), true; },
             [&](const cmd_accept& f) { return node.accept_file(f.id), true; },

@@ -36,7 +36,7 @@ protected:
     // The invite to `room` at our address; "" for an open room.
     std::string invite_to(const room_access& room) const;
     // Runs a command that means the same in every front: a message or /me (to the current
-    // room), /nick, /peers, /connect, the file commands, and the room commands (/join, /part,
+    // room), /nick, /peers, /names, /connect, the file commands, and the room commands (/join, /part,
     // /rooms, /room, /invite). False for the others (/help, /clear, /quit, errors), which each
     // front answers its own way.
     bool run_shared(peer::node& node, const command& c);

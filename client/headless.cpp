@@ -287,4 +287,33 @@ void headless_front::on_files(const std::vector<peer::file_info>& transfers) {
     emit({{"event", "files"}, {"files", list}});
 }
 
+void headless_front::on_member_join(const peer::member_info& m) {
+    emit({{"event", "member_join"}, {"room", m.room}, {"peer_id", m.peer_id}, {"nick", m.nick}});
+}
+
+void headless_front::on_member_leave(const peer::member_info& m, core::member_gone reason) {
+    emit({{"event", "member_leave"},
+          {"room", m.room},
+          {"peer_id", m.peer_id},
+          {"nick", m.nick},
+          {"reason", to_string(reason)}});
+}
+
+void headless_front::on_member_nick(const peer::member_info& m, const std::string& old_nick) {
+    emit({{"event", "member_nick"},
+          {"room", m.room},
+          {"peer_id", m.peer_id},
+          {"old", old_nick},
+          {"nick", m.nick}});
+}
+
+void headless_front::on_names(const std::string& room,
+                              const std::vector<peer::member_info>& members) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& m : members) {
+        list.push_back({{"peer_id", m.peer_id}, {"nick", m.nick}, {"last_seen", m.last_seen}});
+    }
+    emit({{"event", "names"}, {"room", room}, {"members", list}});
+}
+
 }  // namespace confab::client

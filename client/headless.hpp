@@ -42,6 +42,10 @@ public:
     void on_file_failed(const peer::file_info& transfer, const std::string& reason,
                         bool resumable) override;
     void on_files(const std::vector<peer::file_info>& transfers) override;
+    void on_member_join(const peer::member_info& member) override;
+    void on_member_leave(const peer::member_info& member, core::member_gone reason) override;
+    void on_member_nick(const peer::member_info& member, const std::string& old_nick) override;
+    void on_names(const std::string& room, const std::vector<peer::member_info>& members) override;
 
 protected:
     void on_joined(const room_access& room) override;

@@ -71,6 +71,7 @@ int run(const client::options& opts, const std::optional<std::string>& passphras
     config.files.worker.upload_limit = opts.upload_limit;
     config.author_rate = opts.max_rate;
     config.author_burst = 10.0 * opts.max_rate;
+    config.members.announce_every = std::chrono::seconds(opts.announce_every);
 
     asio::io_context io{1};
     // Created before the terminal UI: curses installs its own handlers for these unless

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/member_list.hpp"
+
 namespace confab::peer {
 
 struct peer_info {
@@ -45,6 +47,15 @@ struct file_info {
     std::string room;         // the room it was offered in
 };
 
+// A member of a room: a peer that announced itself there (docs/protocol.md, "Presence"), as
+// opposed to a neighbour (peer_info), one of the few this peer is linked to.
+struct member_info {
+    std::string room;
+    std::string peer_id;
+    std::string nick;
+    std::int64_t last_seen = 0;  // ms since the Unix epoch: when this peer last heard it
+};
+
 class event_sink {
 public:
     virtual ~event_sink() = default;
@@ -78,6 +89,14 @@ public:
                                 bool /*resumable*/) {}
     // Answer to /files.
     virtual void on_files(const std::vector<file_info>&) {}
+
+    // Room membership (a sink may ignore these): a member announced itself, left or went
+    // silent, or announced a new nick.
+    virtual void on_member_join(const member_info&) {}
+    virtual void on_member_leave(const member_info&, core::member_gone /*reason*/) {}
+    virtual void on_member_nick(const member_info&, const std::string& /*old_nick*/) {}
+    // Answer to /names: the room's members, this peer included.
+    virtual void on_names(const std::string& /*room*/, const std::vector<member_info>&) {}
 };
 
 }  // namespace confab::peer

@@ -73,6 +73,7 @@ node::node(asio::io_context& io, core::identity identity, node_config config, ev
       maintenance_timer_(io),
       overlay_timer_(io),
       drain_timer_(io),
+      presence_timer_(io),
       book_(config_.backoff),
       gate_([this] {
           core::chat_gate_config c;
@@ -149,6 +150,7 @@ void node::start() {
     asio::co_spawn(io_, accept_loop(), log_exceptions("accepting connections"));
     asio::co_spawn(io_, maintenance_loop(), log_exceptions("mesh maintenance"));
     asio::co_spawn(io_, overlay_loop(), log_exceptions("room overlays"));
+    asio::co_spawn(io_, presence_loop(), log_exceptions("room presence"));
 }
 
 void node::bind_listener() {
@@ -825,6 +827,10 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
     room.overlay.on_new_chat(from_id, id, chat.env.author, std::move(frame), hops, clock::now(),
                              out);
     execute(room_id, out);
+    if (chat.env.kind == protocol::presence_kind) {
+        on_presence(room_id, chat.env, id);  // never shown as a message
+        return;
+    }
     if (chat.env.kind == protocol::file_offer_kind) {
         std::string error;
         if (auto offer = protocol::parse_file_offer(chat.raw, &error)) {
@@ -893,9 +899,13 @@ void node::execute(const std::string& room_id, core::overlay::actions& actions) 
             core::log(core::log_level::debug, component, "room ", room->second.keys.room,
                       ": neighbour ", up->peer);
             flush_outbox(room_id);
+            // The room's first neighbour: this peer says it is in the room (presence_loop).
+            members_of(room_id).linked(clock::now());
+            poke_presence();
         } else if (auto* down = std::get_if<ov::neighbor_down>(&a)) {
             core::log(core::log_level::debug, component, "room ", room->second.keys.room,
                       ": no longer neighbour ", down->peer);
+            if (overlay.members().active().empty()) members_of(room_id).unlinked();
         }
     }
     // After the frames that go before them (a disconnect says why).
@@ -1078,6 +1088,7 @@ void node::part_room(const std::string& name) {
         return;
     }
     const std::string id = room->first;
+    announce(id, protocol::presence::leave);  // before the disconnects: the same links carry it
     core::overlay::actions out;
     room->second.overlay.leave(out);
     // Said and released while the room is still there to say it; links that served only this
@@ -1086,6 +1097,7 @@ void node::part_room(const std::string& name) {
     parted_[id] = {room->second.keys.room, clock::now()};
     rooms_.erase(room);
     outbox_.erase(id);
+    members_.erase(id);
     for (auto& [peer, n] : neighbours_) {
         n.rooms.erase(id);
         n.claimed.erase(id);
@@ -1275,6 +1287,9 @@ void node::set_nick(const std::string& nick) {
     for (auto& [id, n] : neighbours_) {
         if (n.link) n.link->send(frame);
     }
+    // Members beyond the neighbours learn it from this peer's presence, said now.
+    for (auto& [id, members] : members_) members.announce_now(clock::now());
+    poke_presence();
     sink_.on_nick(peer_id(), old, nick_, true);
 }
 
@@ -1286,6 +1301,23 @@ void node::list_peers() {
         return std::tie(a.nick, a.peer_id) < std::tie(b.nick, b.peer_id);
     });
     sink_.on_peers(list, links_.size());
+}
+
+void node::list_members(const std::string& name) {
+    assert_loop_thread();
+    const auto names = rooms();
+    const std::string wanted = name.empty() && !names.empty() ? names.front() : name;
+    auto room = std::find_if(rooms_.begin(), rooms_.end(),
+                             [&](const auto& r) { return r.second.keys.room == wanted; });
+    if (room == rooms_.end()) {
+        sink_.on_error("not in room \"" + wanted + "\"");
+        return;
+    }
+    std::vector<member_info> list{{wanted, peer_id(), nick_, now_ms()}};
+    for (const auto& m : members_of(room->first).members()) {
+        list.push_back({wanted, m.peer_id, m.nick, m.last_seen});
+    }
+    sink_.on_names(wanted, list);
 }
 
 void node::connect(const protocol::host_port& address) {
@@ -1317,6 +1349,8 @@ void node::connect(const protocol::host_port& address) {
 void node::shutdown() {
     assert_loop_thread();
     if (stopping_) return;
+    // Best effort, while the links are up: members that miss it time this peer out.
+    for (const auto& [id, room] : rooms_) announce(id, protocol::presence::leave);
     stopping_ = true;
     save_address_book();
     transfers_.stop();
@@ -1325,6 +1359,7 @@ void node::shutdown() {
     maintenance_timer_.cancel();
     overlay_timer_.cancel();
     drain_timer_.cancel();
+    presence_timer_.cancel();
     for (auto* s : connecting_) s->lowest_layer().close(ignored);
     for (auto* r : resolvers_) r->cancel();
     std::unordered_set<peer_link*> registered;
@@ -1348,6 +1383,97 @@ void node::save_address_book() const {
     } catch (const std::exception& e) {
         core::log(core::log_level::warn, component, "cannot save known peers: ", e.what());
     }
+}
+
+core::member_list& node::members_of(const std::string& room_id) {
+    auto it = members_.find(room_id);
+    if (it == members_.end()) {
+        std::random_device seed;
+        it = members_
+                 .emplace(room_id, core::member_list(peer_id(), config_.members,
+                                                     (std::uint64_t{seed()} << 32) | seed()))
+                 .first;
+    }
+    return it->second;
+}
+
+asio::awaitable<void> node::presence_loop() {
+    while (!stopping_) {
+        const auto now = clock::now();
+        std::optional<clock::time_point> wake;
+        for (auto& [id, members] : members_) {
+            std::vector<core::member_change> changes;
+            members.expire(now, changes);
+            report_members(id, changes);
+            if (auto what = members.announcement(now)) announce(id, *what);
+            auto w = members.next_wake();
+            if (w && (!wake || *w < *wake)) wake = w;
+        }
+        presence_timer_.expires_at(wake ? std::max(*wake, now) : clock::time_point::max());
+        co_await presence_timer_.async_wait(detail::use_nothrow);
+    }
+}
+
+void node::announce(const std::string& room_id, protocol::presence what) {
+    auto room = rooms_.find(room_id);
+    if (room == rooms_.end() || room->second.overlay.members().active().empty()) return;
+    // An envelope like any other of ours: it takes the next seq of the one counter messages
+    // use too (docs/protocol.md, "Presence", says why and what a receiver may assume).
+    protocol::envelope env{room->second.keys.room, peer_id(), nick_, 0, 0,
+                           std::string(protocol::to_string(what)), protocol::presence_kind};
+    std::string id;
+    if (!publish(env, nullptr, &id)) return;
+    // Our latest presence goes to every new neighbour of the room, as everyone's does.
+    if (what == protocol::presence::leave) {
+        room->second.overlay.unkeep(peer_id());
+    } else {
+        room->second.overlay.keep(peer_id(), id);
+    }
+}
+
+void node::on_presence(const std::string& room_id, const protocol::envelope& env,
+                       const std::string& id) {
+    const auto what = protocol::parse_presence(env.body);
+    if (!what) {
+        core::log(core::log_level::debug, component, "ignoring presence ", id, ": body \"",
+                  env.body, "\" is none of join, here, leave");
+        return;
+    }
+    auto& members = members_of(room_id);
+    std::vector<core::member_change> changes;
+    if (members.on_presence({env.author, env.nick, env.seq, *what}, clock::now(), now_ms(),
+                            changes)) {
+        rooms_.at(room_id).overlay.keep(env.author, id);
+    }
+    report_members(room_id, changes);
+    if (auto w = members.next_wake(); w && *w < presence_timer_.expiry()) poke_presence();
+}
+
+void node::report_members(const std::string& room_id, std::vector<core::member_change>& changes) {
+    auto room = rooms_.find(room_id);
+    if (room == rooms_.end()) return;
+    const auto& name = room->second.keys.room;
+    for (const auto& c : changes) {
+        const member_info m{name, c.who.peer_id, c.who.nick, c.who.last_seen};
+        switch (c.what) {
+            case core::member_change::kind::join:
+                core::log(core::log_level::info, component, "room ", name, ": ", m.nick, " (",
+                          m.peer_id, ") is in");
+                sink_.on_member_join(m);
+                break;
+            case core::member_change::kind::leave:
+                core::log(core::log_level::info, component, "room ", name, ": ", m.nick, " (",
+                          m.peer_id, ") is gone: ", core::to_string(c.reason));
+                // Nobody is handed the presence of a member gone.
+                room->second.overlay.unkeep(m.peer_id);
+                sink_.on_member_leave(m, c.reason);
+                break;
+            case core::member_change::kind::nick:
+                sink_.on_member_nick(m, c.old_nick);
+                break;
+        }
+    }
+    changes.clear();
 }
 
 }  // namespace confab::peer

@@ -23,6 +23,7 @@
 #include "core/address_book.hpp"
 #include "core/chat_gate.hpp"
 #include "core/identity.hpp"
+#include "core/member_list.hpp"
 #include "core/room_secret.hpp"
 #include "core/overlay/room_overlay.hpp"
 #include "peer/event_sink.hpp"
@@ -31,6 +32,7 @@
 #include "peer/tls.hpp"
 #include "peer/transfers.hpp"
 #include "protocol/address.hpp"
+#include "protocol/presence.hpp"
 
 namespace confab::peer {
 
@@ -53,6 +55,9 @@ struct node_config {
     std::filesystem::path data_dir;  // already locked by the caller
     // Each room's overlay: view sizes, timers (core/overlay).
     core::overlay::overlay_config overlay;
+    // Each room's member list: how often this peer announces itself, when the silent are gone
+    // (--announce-every), how many are listed.
+    core::member_list_config members;
     // Accepted sockets, neighbours and handshakes together, are bounded ...
     std::size_t max_inbound = 64;
     // ... and so are handshakes in progress: each costs a TLS handshake (key exchange and
@@ -102,6 +107,9 @@ public:
     std::vector<std::string> rooms() const;
     void set_nick(const std::string& nick);
     void list_peers();
+    // Answers with on_names: the members of the room named (this peer's first room when
+    // ""), this peer included; on_error when this peer is not in it.
+    void list_members(const std::string& room);
     // Dials an address the user named, now, and keeps redialling it while it is down.
     void connect(const protocol::host_port& address);
     // File transfer: /send PATH [NICK] (offered in `room`, "" for the first), /accept,
@@ -197,6 +205,17 @@ private:
     // `file`), or keeps it for the first neighbour when there is none. False when it could not.
     bool publish(protocol::envelope& env, const nlohmann::json& file, std::string* id);
     void flush_outbox(const std::string& room_id);
+    // Presence (docs/protocol.md, "Presence"): the member lists, what they hear, and this
+    // peer's own announcements. The one place that makes and reads presence envelopes.
+    asio::awaitable<void> presence_loop();
+    core::member_list& members_of(const std::string& room_id);
+    // An accepted presence envelope of the room, already handed to its broadcast.
+    void on_presence(const std::string& room_id, const protocol::envelope& env,
+                     const std::string& id);
+    // Writes this peer's presence to the room; nothing when the room has no neighbour.
+    void announce(const std::string& room_id, protocol::presence what);
+    void report_members(const std::string& room_id, std::vector<core::member_change>& changes);
+    void poke_presence() { presence_timer_.cancel(); }
     transfers::hooks transfer_hooks();
     void tell_if_waiting();
     void dial_failed(const std::string& addr, const std::string& why, bool tell_user = true);
@@ -235,10 +254,13 @@ private:
     asio::steady_timer maintenance_timer_;
     asio::steady_timer overlay_timer_;
     asio::steady_timer drain_timer_;
+    asio::steady_timer presence_timer_;
     std::map<std::string, room_state> rooms_;  // by room id
     // Rooms left lately, by room id: name and when.
     std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> parted_;
     static constexpr auto parted_grace = std::chrono::seconds(30);
+    // Who is in each room, by room id: made when the room first needs it (members_of).
+    std::map<std::string, core::member_list> members_;
     // Written while the room had no neighbour, by room id.
     std::map<std::string, std::vector<std::pair<std::string, frame_ptr>>> outbox_;
     core::address_book book_;

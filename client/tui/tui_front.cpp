@@ -664,4 +664,10 @@ void tui_front::on_files(const std::vector<peer::file_info>& transfers) {
     }
 }
 
+void tui_front::on_names(const std::string& room, const std::vector<peer::member_info>& members) {
+    std::string line = std::to_string(members.size()) + " in #" + room + ":";
+    for (const auto& m : members) line += " " + m.nick;
+    note(line);
+}
+
 }  // namespace confab::client::tui

@@ -54,6 +54,9 @@ public:
     void on_file_failed(const peer::file_info& transfer, const std::string& reason,
                         bool resumable) override;
     void on_files(const std::vector<peer::file_info>& transfers) override;
+    // /names: one line. (Members coming and going are not shown: the peer list and its
+    // connected/left lines say enough for one room.)
+    void on_names(const std::string& room, const std::vector<peer::member_info>& members) override;
 
 protected:
     // The invite line (or, for an open room, that it is open) in the pane.

@@ -87,6 +87,13 @@ void broadcast::neighbor_up(const peer_id& peer, time_point now) {
         queue.push_back({*it, c.hops});
     }
     std::reverse(queue.begin(), queue.end());
+    // And the kept messages (each member's latest presence), however old, that are not among
+    // those already.
+    std::unordered_set<std::string> queued;
+    for (const auto& a : queue) queued.insert(a.id);
+    for (const auto& [id, c] : kept_) {
+        if (!queued.count(id)) queue.push_back({id, c.hops});
+    }
     if (!queue.empty() && next_ihave_ == time_point{}) next_ihave_ = now + config_.ihave_every;
 }
 
@@ -139,6 +146,23 @@ void broadcast::on_duplicate(const peer_id& from, const peer_id& author, actions
     out.push_back(send_frame{from, protocol::prune{room_, author}});
 }
 
+void broadcast::keep(const peer_id& author, const std::string& id) {
+    auto c = cache_.find(id);
+    if (c == cache_.end()) return;
+    auto previous = kept_by_author_.find(author);
+    if (previous == kept_by_author_.end() && kept_.size() >= config_.max_kept) return;
+    if (previous != kept_by_author_.end()) kept_.erase(previous->second);
+    kept_by_author_[author] = id;
+    kept_[id] = c->second;
+}
+
+void broadcast::unkeep(const peer_id& author) {
+    auto it = kept_by_author_.find(author);
+    if (it == kept_by_author_.end()) return;
+    kept_.erase(it->second);
+    kept_by_author_.erase(it);
+}
+
 void broadcast::on_ihave(const peer_id& from, const protocol::ihave& have, time_point now,
                          actions& out) {
     for (std::size_t i = 0; i < have.ids.size(); ++i) {
@@ -184,11 +208,17 @@ void broadcast::on_frame(const peer_id& from, const overlay_frame& frame, time_p
     } else if (const auto* g = std::get_if<protocol::graft>(&frame)) {
         if (g->ids.empty()) make_eager(from, g->author);
         for (const auto& id : g->ids) {
-            // An id never served, or expired, gets nothing: history sync is the remedy.
-            auto it = cache_.find(id);
-            if (it == cache_.end()) continue;
-            make_eager(from, it->second.author);
-            out.push_back(forward_chat{from, it->second.frame});
+            // An id never served, or expired and not kept, gets nothing: history sync is the
+            // remedy.
+            const cached* c = nullptr;
+            if (auto it = cache_.find(id); it != cache_.end()) {
+                c = &it->second;
+            } else if (auto k = kept_.find(id); k != kept_.end()) {
+                c = &k->second;
+            }
+            if (!c) continue;
+            make_eager(from, c->author);
+            out.push_back(forward_chat{from, c->frame});
         }
     } else if (const auto* p = std::get_if<protocol::prune>(&frame)) {
         make_lazy(from, p->author);

@@ -57,6 +57,9 @@ struct broadcast_config {
     // Authors with a tree of their own; past this, the one that wrote least recently loses it.
     std::size_t max_author_trees = 1024;
     std::size_t max_announcers = 8;
+    // Messages kept past the cache (keep()): one per author, at most this many (the member
+    // list keeps up to 1000 members a room, and this peer).
+    std::size_t max_kept = 1024;
 };
 
 class broadcast {
@@ -76,6 +79,13 @@ public:
                 frame_ptr frame, std::uint32_t hops, time_point now, actions& out);
     // A copy of a message by `author` already received.
     void on_duplicate(const peer_id& from, const peer_id& author, actions& out);
+    // Keeps the message `id` (received or published, so still cached) as `author`'s one kept
+    // message, in place of the one before, past the cache and until unkeep(): every neighbour
+    // that comes up hears its id in the catch-up `ihave`, and may graft it. The room's member
+    // list keeps each member's latest presence so, for newcomers to see who is in the room.
+    void keep(const peer_id& author, const std::string& id);
+    void unkeep(const peer_id& author);
+    std::size_t kept_count() const { return kept_.size(); }
     void on_frame(const peer_id& from, const overlay_frame& frame, time_point now, actions& out);
     void tick(time_point now, actions& out);
     std::optional<time_point> next_wake() const;
@@ -143,6 +153,8 @@ private:
     std::unordered_set<std::string> received_;
     std::deque<std::pair<time_point, std::string>> received_order_;
     std::unordered_map<std::string, missing_message> missing_;
+    std::unordered_map<std::string, cached> kept_;          // by message id
+    std::unordered_map<peer_id, std::string> kept_by_author_;  // the id each author has kept
 };
 
 }  // namespace confab::core::overlay

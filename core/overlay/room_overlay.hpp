@@ -40,6 +40,9 @@ public:
                      frame_ptr frame, std::uint32_t hops, time_point now, actions& out);
     // A copy of a chat message by `author` already received.
     void on_duplicate_chat(const peer_id& from, const peer_id& author, actions& out);
+    // The broadcast keeps `author`'s message `id` for new neighbours (broadcast::keep).
+    void keep(const peer_id& author, const std::string& id) { broadcast_.keep(author, id); }
+    void unkeep(const peer_id& author) { broadcast_.unkeep(author); }
 
     void leave(actions& out);
     void tick(time_point now, actions& out);

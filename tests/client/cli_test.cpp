@@ -324,3 +324,17 @@ TEST_CASE("cli: --max-rate takes a positive number of messages a second") {
         CHECK_THAT(r.error, Catch::Matchers::Contains("--max-rate must be a number"));
     }
 }
+
+TEST_CASE("cli: --announce-every takes a number of seconds from 1 to 3600") {
+    auto ok = parse_cli({"--announce-every", "2"});
+    REQUIRE(ok.opts);
+    CHECK(ok.opts->announce_every == 2);
+    CHECK(parse_cli({}).opts->announce_every == 60);
+    for (const char* bad : {"0", "-5", "1.5", "soon", "", "3601"}) {
+        auto r = parse_cli({"--announce-every", bad});
+        INFO(bad);
+        CHECK_FALSE(r.opts);
+        CHECK_THAT(r.error, Catch::Matchers::Contains("--announce-every must be a number"));
+    }
+    CHECK_THAT(usage(), Contains("--announce-every SECONDS"));
+}

@@ -138,9 +138,20 @@ TEST_CASE("irssi and weechat aliases parse as the command they stand for", "[com
     auto exit = parse_command("/exit gone for lunch");
     REQUIRE(std::holds_alternative<cmd_quit>(exit));
     CHECK(std::get<cmd_quit>(exit).message == "gone for lunch");
-    CHECK(std::holds_alternative<cmd_peers>(parse_command("/who")));
-    CHECK(std::holds_alternative<cmd_peers>(parse_command("/Names")));
-    CHECK_THAT(error_of(parse_command("/names all")), Contains("/peers takes no arguments"));
+    CHECK(std::holds_alternative<cmd_names>(parse_command("/who")));
+}
+
+TEST_CASE("/names lists this room's members, or a room's named with or without #",
+          "[command]") {
+    auto here = parse_command("/Names");
+    REQUIRE(std::holds_alternative<cmd_names>(here));
+    CHECK(std::get<cmd_names>(here).room.empty());
+    auto named = parse_command("/names #garden");
+    REQUIRE(std::holds_alternative<cmd_names>(named));
+    CHECK(std::get<cmd_names>(named).room == "garden");
+    CHECK(std::get<cmd_names>(parse_command("/names garden")).room == "garden");
+    CHECK_THAT(error_of(parse_command("/names a b")), Contains("usage: /names [ROOM]"));
+    CHECK_THAT(help_text(), Contains("/names [ROOM]"));
 }
 
 TEST_CASE("a nick with a space is refused with the reason", "[command]") {
@@ -166,7 +177,8 @@ TEST_CASE("/clear takes no arguments", "[command]") {
 TEST_CASE("command_names lists every command /help shows", "[command]") {
     const auto names = command_names();
     for (const auto& name : names) CHECK_THAT(help_text(), Contains("/" + name));
-    for (const char* expected : {"me", "nick", "peers", "connect", "clear", "help", "quit"}) {
+    for (const char* expected :
+         {"me", "nick", "names", "peers", "connect", "clear", "help", "quit"}) {
         CHECK(std::find(names.begin(), names.end(), expected) != names.end());
     }
 }

@@ -19,6 +19,7 @@
 #include "core/sha256.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/messages.hpp"
+#include "protocol/presence.hpp"
 
 namespace {
 
@@ -161,6 +162,21 @@ TEST_CASE("docs/protocol.md: the chat example's canonical bytes, id and signatur
     CHECK(quoted_after("The example's id is") == core::message_id(chat.raw));
     // Signed with RFC 8032's first test key, whose peer id the document names.
     CHECK(chat.env.author == "25njqamcweflpvkl73j4szahhihoc4xt3ktcgjnpaingr5yhkena");
+    CHECK(core::verify_envelope(chat.raw).empty());
+}
+
+TEST_CASE("docs/protocol.md: the presence example's canonical bytes, id and signature",
+          "[protocol_doc]") {
+    const auto chat = parsed<protocol::chat>(joined(code_block_after("### Presence")));
+    CHECK(chat.env.kind == protocol::presence_kind);
+    CHECK(protocol::parse_presence(chat.env.body) == protocol::presence::here);
+    const auto canonical = protocol::canonical_bytes_unsigned(chat.raw);
+    CHECK(quoted_after("Signed with the worked example's key, as the `chat` example; its "
+                       "canonical bytes without `sig`") == canonical);
+    CHECK(from("Signed with the worked example's key").find("(" + std::to_string(canonical.size()) +
+                                                         " bytes)") != std::string_view::npos);
+    CHECK(quoted_after("(" + std::to_string(canonical.size()) + " bytes) and its id is") ==
+          core::message_id(chat.raw));
     CHECK(core::verify_envelope(chat.raw).empty());
 }
 

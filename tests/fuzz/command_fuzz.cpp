@@ -2,7 +2,7 @@
 // commands with the arguments its rules promise: a message that is the line itself (or the line
 // without the first '/' of "//"), a one-word nick or transfer id, an address that prints back to
 // itself, an error that tells the user something. The command word is case-insensitive, and an
-// alias (/exit, /names, /who, /action) parses as the command it stands for.
+// alias (/exit, /who, /action) parses as the command it stands for.
 
 #include <algorithm>
 #include <cctype>
@@ -49,6 +49,7 @@ std::string payload(const command& c) {
                           [](const cmd_reject& x) { return x.id; },
                           [](const cmd_cancel& x) { return x.id; },
                           [](const cmd_quit& x) { return x.message; },
+                          [](const cmd_names& x) { return x.room; },
                           [](const auto&) { return std::string(); },
                       },
                       c);
@@ -63,7 +64,7 @@ std::optional<std::string> canonical_command_line(std::string_view line) {
     std::string word(rest.substr(0, end));
     for (auto& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     static constexpr std::pair<std::string_view, std::string_view> aliases[] = {
-        {"exit", "quit"}, {"names", "peers"}, {"who", "peers"}, {"action", "me"}};
+        {"exit", "quit"}, {"who", "names"}, {"action", "me"}};
     for (const auto& [alias, target] : aliases) {
         if (word == alias) word = target;
     }
@@ -101,6 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             [&](const cmd_reject& c) { check_transfer_prefix(c.id); },
             [&](const cmd_cancel& c) { check_transfer_prefix(c.id); },
             [&](const cmd_quit& c) { FUZZ_CHECK(c.message.empty() || is_trimmed(c.message)); },
+            [&](const cmd_names& c) { FUZZ_CHECK(!has_blank(c.room)); },
             [&](const cmd_error& c) { FUZZ_CHECK(!c.message.empty()); },
             [&](const auto&) {
                 // /peers, /files, /help, /clear and blank lines carry nothing, and only

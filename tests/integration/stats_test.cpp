@@ -30,6 +30,12 @@ std::uint64_t number(const event& e, const char* key) {
 TEST_CASE("/stats answers with a stats event whose counters follow the traffic",
           "[integration][stats]") {
     pair_of_peers peers;
+    // Alice's presence (a chat frame, not a message) first, so that it is counted before.
+    peers.b->wait_for(
+        [&](const event& e) {
+            return e.name() == "member_join" && e.str("peer_id") == peers.a->peer_id();
+        },
+        5s, "alice's presence at bob");
     auto before = ask_stats(*peers.b);
     for (const char* key : {"uptime_ms", "chat_frames_received", "chat_delivered", "chat_own",
                             "chat_rejected", "bytes_received", "bytes_sent", "frames_received",

@@ -175,9 +175,13 @@ bool fake_peer::send_chat(const nlohmann::json& env) {
 }
 
 std::optional<nlohmann::json> fake_peer::next_chat(test_clock::duration timeout) {
-    auto chat = next_of_type("chat", timeout);
-    if (!chat || !chat->contains("envelope")) return std::nullopt;
-    return (*chat)["envelope"];
+    const auto deadline = test_clock::now() + timeout;
+    // Presence envelopes (docs/protocol.md, "Presence") are not messages: skipped.
+    while (auto chat = next_of_type("chat", deadline - test_clock::now())) {
+        if (!chat->contains("envelope")) return std::nullopt;
+        if ((*chat)["envelope"].value("kind", "") != "presence") return (*chat)["envelope"];
+    }
+    return std::nullopt;
 }
 
 std::optional<nlohmann::json> fake_peer::next_of_type(const std::string& type,

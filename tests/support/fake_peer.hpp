@@ -80,8 +80,8 @@ public:
     nlohmann::json sign(nlohmann::json env) const;
     // Sends {"type":"chat","envelope":env} exactly as given.
     bool send_chat(const nlohmann::json& env);
-    // The envelope of the next chat frame the target sends us, skipping other frames; nullopt
-    // when none comes within the timeout.
+    // The envelope of the next chat frame the target sends us, skipping other frames and
+    // presence envelopes (they are not messages); nullopt when none comes within the timeout.
     std::optional<nlohmann::json> next_chat(test_clock::duration timeout);
     // The next frame of `type` the target sends us, skipping others.
     std::optional<nlohmann::json> next_of_type(const std::string& type,

@@ -143,6 +143,76 @@ TEST_CASE("a neighbour that comes up hears the ids of the last messages", "[broa
     CHECK(haves[0].second.ids == std::vector<std::string>{"m1"});
 }
 
+TEST_CASE("a kept message outlives the cache: a new neighbour hears its id and may graft it",
+          "[broadcast]") {
+    fixture f({"x"});
+    actions out;
+    f.b.on_new("x", "p1", "alice", frame_for("p1"), 1, f.now, out);
+    f.b.keep("alice", "p1");
+    // Long past the cache and the catch-up window.
+    const auto later = f.now + f.config.cache_for + f.config.catch_up + 1min;
+    actions expired;
+    f.b.tick(later, expired);
+    f.b.neighbor_up("late", later);
+    actions tick;
+    f.b.tick(later + f.config.ihave_every, tick);
+    auto haves = frames_of<protocol::ihave>(tick);
+    REQUIRE(haves.size() == 1);
+    CHECK(haves[0].first == "late");
+    CHECK(haves[0].second.ids == std::vector<std::string>{"p1"});
+    CHECK(haves[0].second.hops == std::vector<std::uint32_t>{1});
+    actions answer;
+    f.b.on_frame("late", protocol::graft{room, {"p1"}, {}}, later, answer);
+    CHECK(forwarded_to(answer) == std::set<peer_id>{"late"});
+}
+
+TEST_CASE("an author keeps one message: the next replaces it, unkeep drops it", "[broadcast]") {
+    fixture f({"x"});
+    actions out;
+    f.b.on_new("x", "p1", "alice", frame_for("p1"), 1, f.now, out);
+    f.b.keep("alice", "p1");
+    f.b.on_new("x", "p2", "alice", frame_for("p2"), 1, f.now, out);
+    f.b.keep("alice", "p2");
+    f.b.on_new("x", "q1", "bob", frame_for("q1"), 1, f.now, out);
+    f.b.keep("bob", "q1");
+    CHECK(f.b.kept_count() == 2);
+    f.b.unkeep("bob");
+    CHECK(f.b.kept_count() == 1);
+    // Still cached and within the catch-up window: announced once, not twice.
+    f.b.neighbor_up("late", f.now);
+    actions tick;
+    f.b.tick(f.now + f.config.ihave_every, tick);
+    auto haves = frames_of<protocol::ihave>(tick);
+    REQUIRE(haves.size() == 1);
+    CHECK(haves[0].second.ids == std::vector<std::string>{"p1", "p2", "q1"});
+    // Past the cache only p2 (alice's latest) is left to serve.
+    const auto later = f.now + f.config.cache_for + 1s;
+    actions expired;
+    f.b.tick(later, expired);
+    actions answer;
+    f.b.on_frame("late", protocol::graft{room, {"p1", "p2", "q1"}, {}}, later, answer);
+    auto served = actions_of<forward_chat>(answer);
+    REQUIRE(served.size() == 1);
+    CHECK(*served[0].frame == "frame of p2");
+}
+
+TEST_CASE("keep is bounded, and names only a cached message", "[broadcast]") {
+    broadcast_config config;
+    config.max_kept = 2;
+    time_point now{std::chrono::hours(1)};
+    broadcast b{room, config};
+    b.neighbor_up("x", now);
+    actions out;
+    b.keep("alice", "never-received");
+    CHECK(b.kept_count() == 0);
+    for (const auto* author : {"a", "b", "c"}) {
+        const std::string id = std::string("m-") + author;
+        b.on_new("x", id, author, frame_for(id), 1, now, out);
+        b.keep(author, id);
+    }
+    CHECK(b.kept_count() == 2);
+}
+
 TEST_CASE("a much shorter path announced by a lazy neighbour is grafted",
           "[broadcast]") {
     fixture f({"far", "near"});
