@@ -91,6 +91,11 @@ int main(int argc, char** argv) {
         {"parse_message (strict JSON + validation)", time_per_call_us(messages, [&](int i) {
              sink = sink + protocol::parse_message(payloads[i]).msg.has_value();
          })});
+    rows.push_back({"serialize the chat to forward it (hops + 1)",
+                    time_per_call_us(messages, [&](int i) {
+                        chats[i].hops = 1;
+                        sink = sink + protocol::serialize(chats[i]).size();
+                    })});
     rows.push_back({"message_id (canonical bytes + sha256)", time_per_call_us(messages, [&](int i) {
                         sink = sink + core::message_id(chats[i].raw).size();
                     })});

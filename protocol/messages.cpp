@@ -588,6 +588,12 @@ parse_result parse_message(std::string_view json_text) {
 }
 
 std::string serialize(const message& m) {
+    // A chat is forwarded at every hop: its envelope is dumped in place rather than copied
+    // into a new object first. The same bytes as to_object's dump (keys in bytewise order).
+    if (const auto* c = std::get_if<chat>(&m); c && c->raw.is_object()) {
+        return "{\"envelope\":" + c->raw.dump() + ",\"hops\":" + std::to_string(c->hops) +
+               ",\"type\":\"chat\"}";
+    }
     return std::visit([](const auto& alternative) { return to_object(alternative).dump(); }, m);
 }
 

@@ -47,6 +47,8 @@ struct options {
     int timeout_seconds = 900;
     std::uint32_t seed = 1;
     std::string log_level = "warn";
+    // Which phases run after the mesh formed: one sender, rotating senders, the rate search.
+    bool one = true, rotating = true, rate = true;
 };
 
 [[noreturn]] void usage(int code) {
@@ -54,7 +56,7 @@ struct options {
                  "usage: run_bench --system confab|irc --peers N [--messages M] [--gap-ms G]\n"
                  "         [--rate-seconds S] [--rate-start R] [--rate-max R] [--rate-trials T]\n"
                  "         [--rate-drain-ms D] [--ircd PATH] [--out FILE] [--timeout-seconds T]\n"
-                 "         [--seed S] [--log-level LEVEL]\n");
+                 "         [--seed S] [--log-level LEVEL] [--phases one,rot,rate]\n");
     std::exit(code);
 }
 
@@ -84,6 +86,19 @@ options parse_args(int argc, char** argv) {
         else if (a == "--timeout-seconds") o.timeout_seconds = static_cast<int>(positive());
         else if (a == "--seed") o.seed = static_cast<std::uint32_t>(positive());
         else if (a == "--log-level") o.log_level = v;
+        else if (a == "--phases") {
+            o.one = o.rotating = o.rate = false;
+            std::size_t at = 0;
+            while (at <= v.size()) {
+                const auto end = std::min(v.find(',', at), v.size());
+                const auto name = v.substr(at, end - at);
+                if (name == "one") o.one = true;
+                else if (name == "rot") o.rotating = true;
+                else if (name == "rate") o.rate = true;
+                else usage(2);
+                at = end + 1;
+            }
+        }
         else usage(2);
     }
     if (o.system != "confab" && o.system != "irc") usage(2);
@@ -265,6 +280,21 @@ public:
                 {"probes_not_everywhere", lost}};
     }
 
+    // CPU with nothing sent (timers, keepalives, the overlay's own chatter): the share of
+    // "CPU per message" that is not the messages. Summed over all processes, per second.
+    nlohmann::json idle(bench_clock::duration d) {
+        linger(300ms, "settling");
+        const auto before = sample();
+        const auto t0 = bench_clock::now();
+        linger(d, "idle");
+        const auto after = sample();
+        const double s = std::chrono::duration<double>(bench_clock::now() - t0).count();
+        const double tick_ms = 1000.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+        return {{"seconds", s},
+                {"cpu_ms_per_second",
+                 static_cast<double>(after.cpu_ticks - before.cpu_ticks) * tick_ms / s}};
+    }
+
     // `messages` lines `gap` apart, from the given senders in turn.
     nlohmann::json paced(const std::string& name, const std::vector<std::size_t>& senders) {
         linger(300ms, "settling");
@@ -442,19 +472,21 @@ int main(int argc, char** argv) {
         report["start_seconds"] = std::chrono::duration<double>(bench_clock::now() - started).count();
         bench_run run(*c, opt, time_left);
         report["mesh_formed"] = run.mesh_formed();
+        report["idle"] = run.idle(2s);
         std::mt19937 rng(opt.seed + 1);
-        report["one_sender"] = run.paced("one", {static_cast<std::size_t>(rng() % opt.peers)});
+        const auto one = static_cast<std::size_t>(rng() % opt.peers);
+        if (opt.one) report["one_sender"] = run.paced("one", {one});
         std::vector<std::size_t> everyone(opt.peers);
         for (std::size_t i = 0; i < opt.peers; ++i) everyone[i] = i;
         std::shuffle(everyone.begin(), everyone.end(), rng);
-        report["rotating"] = run.paced("rot", everyone);
+        if (opt.rotating) report["rotating"] = run.paced("rot", everyone);
         const auto mem = c->sample_memory();
         report["memory"] = {{"per", opt.system == "confab" ? "peer" : "server"},
                             {"rss_mib_mean", mem.rss_mib_mean},
                             {"rss_mib_max", mem.rss_mib_max},
                             {"anon_mib_mean", mem.anon_mib_mean},
                             {"anon_mib_max", mem.anon_mib_max}};
-        report["rate"] = run.max_rate();
+        if (opt.rate) report["rate"] = run.max_rate();
         report["shown_twice"] = run.shown_twice();
         if (irc) report["clients_dropped"] = irc->dropped();
     } catch (const std::exception& e) {

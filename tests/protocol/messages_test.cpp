@@ -891,6 +891,16 @@ TEST_CASE("serialize writes raw as is when it is an object") {
           with(chat_json(), "hops", 3));
 }
 
+TEST_CASE("serialize writes a chat with raw as the same bytes as its JSON object's dump") {
+    // serialize builds a chat's text without copying raw into an object first: the bytes
+    // must stay what the object's dump gives (keys in bytewise order, no whitespace).
+    const envelope stale{"other", bob, "bob", 9, 9, "stale"};
+    for (std::uint32_t hops : {0u, 7u, 65535u}) {
+        CHECK(serialize(chat{hops, stale, envelope_json()}) ==
+              with(chat_json(), "hops", hops).dump());
+    }
+}
+
 TEST_CASE("canonical_bytes sorts keys, has no whitespace and keeps UTF-8 unescaped") {
     const envelope e{"lobby", alice, "al", 2, 5, "caf\xc3\xa9 \"q\"\ttab"};
     CHECK(canonical_bytes(envelope_to_json(e)) ==
