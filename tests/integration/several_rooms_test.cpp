@@ -2,6 +2,7 @@
 // /part, /rooms, /room, /invite ROOM; each room's messages reach its members only, and every
 // message event says its room.
 
+#include <algorithm>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -65,6 +66,21 @@ TEST_CASE(
     CHECK(m.str("room") == "den");
     alice->send_line("/me waves");
     CHECK(dan->wait_for(is_message_with_text("waves"), 5s, "the emote").str("room") == "den");
+    // /names answers for the current room: alice and dan, not bob.
+    alice->wait_for(
+        [&](const event& e) {
+            return e.name() == "member_join" && e.str("peer_id") == dan->peer_id() &&
+                   e.str("room") == "den";
+        },
+        10s, "dan's presence in den");
+    auto from_names = alice->events().size();
+    alice->send_line("/names");
+    auto names = alice->wait_for(is_event("names"), 5s, "den's members", from_names);
+    CHECK(names.str("room") == "den");
+    std::vector<std::string> members;
+    for (const auto& m : names.json.at("members")) members.push_back(m.at("nick"));
+    std::sort(members.begin(), members.end());
+    CHECK(members == std::vector<std::string>{"alice", "dan"});
     // Nothing crossed over: bob saw the lobby's message only, dan the den's only.
     alice->send_line("/room lobby");
     said(*alice, *bob, "lobby again");
