@@ -70,8 +70,7 @@ public:
                             bool contact)>
             rooms_linked;
         // Every frame a neighbour's link reads, but `hello`.
-        std::function<void(peer_link& from, const std::string& peer, protocol::message& msg,
-                           const std::string& payload)>
+        std::function<void(peer_link& from, const std::string& peer, protocol::message& msg)>
             message;
         // The link to `peer` is gone, and with it these rooms.
         std::function<void(const std::string& peer, const std::set<std::string>& rooms)>

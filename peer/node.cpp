@@ -147,10 +147,9 @@ void node::rearm_overlays() {
     }
 }
 
-void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
-                           const std::string& payload) {
+void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg) {
     std::visit(core::overloaded{
-                   [&](protocol::chat& chat) { on_chat(l, peer_id, chat, payload); },
+                   [&](protocol::chat& chat) { on_chat(l, peer_id, chat); },
                    [&](protocol::rooms& claims) { connector_.on_rooms(l, peer_id, claims); },
                    [&](protocol::nick& renamed) {
                        auto old = connector_.rename(l, peer_id, renamed.nick);
@@ -194,8 +193,7 @@ void node::on_overlay_frame(peer_link& from, const std::string& from_id,
     execute(room_id, out);
 }
 
-void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
-                   const std::string& payload) {
+void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat) {
     // The room the envelope names must be one both ends proved on this link.
     auto n = neighbours_.find(from_id);
     std::string room_id;
@@ -210,7 +208,7 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
         return;
     }
     auto& room = rooms_.at(room_id);
-    auto verdict = gate_.check(chat, payload, from_id, clock::now(), now_ms());
+    auto verdict = gate_.check(chat, from_id, clock::now(), now_ms());
     auto& id = verdict.id;
     switch (verdict.outcome) {
     case core::chat_outcome::accept: break;
@@ -667,8 +665,9 @@ connector::hooks node::connector_hooks() {
     h.link_up = [this](const std::string& peer) { transfers_.on_peer_up(peer); };
     h.rooms_linked = [this](const std::string& peer, const std::set<std::string>& rooms,
                             bool contact) { rooms_linked(peer, rooms, contact); };
-    h.message = [this](peer_link& from, const std::string& peer, protocol::message& msg,
-                       const std::string& payload) { on_link_message(from, peer, msg, payload); };
+    h.message = [this](peer_link& from, const std::string& peer, protocol::message& msg) {
+        on_link_message(from, peer, msg);
+    };
     h.rooms_unlinked = [this](const std::string& peer, const std::set<std::string>& rooms) {
         rooms_unlinked(peer, rooms);
     };
