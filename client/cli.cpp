@@ -34,7 +34,7 @@ std::string default_nick() {
 
 std::string usage() {
     return "usage: confab [--headless] [--nick NAME] [--listen HOST:PORT] [--join HOST:PORT]...\n"
-           "              [--room NAME] [--invite INVITE | --secret-file FILE | --open]\n"
+           "              [--room NAME]... [--invite INVITE]... [--secret-file FILE | --open]\n"
            "              [--data-dir DIR] [--downloads DIR]\n"
            "              [--accept-files] [--max-file-size SIZE] [--upload-limit RATE]\n"
            "              [--log-level error|warn|info|debug]\n"
@@ -43,10 +43,12 @@ std::string usage() {
            "  --nick NAME         your name in the room (default: $USER)\n"
            "  --listen HOST:PORT  where peers reach you (default 0.0.0.0:7447; port 0: any)\n"
            "  --join HOST:PORT    a peer already in the mesh (repeatable)\n"
-           "  --room NAME         the room to chat in (default: lobby)\n"
+           "  --room NAME         a room to chat in (repeatable; default: lobby)\n"
            "  --invite INVITE     join the room of an invite: its secret, and peers to dial\n"
-           "  --secret-file FILE  the room's secret is the passphrase in FILE (mode 600)\n"
-           "  --open              a room without a secret: anyone who reaches you can join\n"
+           "                      (repeatable)\n"
+           "  --secret-file FILE  each room's secret comes from the passphrase in FILE\n"
+           "                      (mode 600)\n"
+           "  --open              rooms without a secret: anyone who reaches you can join\n"
            "  --data-dir DIR      identity and known peers (default: "
            "$XDG_DATA_HOME/confab or ~/.local/share/confab)\n"
            "  --downloads DIR     where received files go (default: ~/Downloads/confab)\n"
@@ -71,18 +73,36 @@ std::optional<std::uint64_t> parse_size(const std::string& text) {
     }
     const std::string suffix = text.substr(digits);
     int shift = 0;
-    if (suffix == "k" || suffix == "K") shift = 10;
-    else if (suffix == "M") shift = 20;
-    else if (suffix == "G") shift = 30;
-    else if (suffix == "T") shift = 40;
-    else if (!suffix.empty()) return std::nullopt;
+    if (suffix == "k" || suffix == "K")
+        shift = 10;
+    else if (suffix == "M")
+        shift = 20;
+    else if (suffix == "G")
+        shift = 30;
+    else if (suffix == "T")
+        shift = 40;
+    else if (!suffix.empty())
+        return std::nullopt;
     if (shift && value > (UINT64_MAX >> shift)) return std::nullopt;
     return value << shift;
 }
 
+const core::invite* invite_for_room(const std::vector<core::invite>& invites,
+                                    const std::string& room) {
+    for (const auto& i : invites) {
+        if (i.room == room) return &i;
+    }
+    return nullptr;
+}
+
 cli_result parse_cli(const std::vector<std::string>& args) {
     options o;
+    o.rooms.clear();
     bool nick_given = false;
+    const auto add_room = [&](const std::string& room) {
+        if (std::find(o.rooms.begin(), o.rooms.end(), room) == o.rooms.end())
+            o.rooms.push_back(room);
+    };
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string flag = args[i];
         std::optional<std::string> inline_value;
@@ -128,13 +148,21 @@ cli_result parse_cli(const std::vector<std::string>& args) {
             nick_given = true;
         } else if (flag == "--room") {
             if (auto p = protocol::check_room(*v); !p.empty()) return fail("--room: " + p);
-            o.room = *v;
-            o.room_explicit = true;
+            add_room(*v);
         } else if (flag == "--invite") {
-            if (o.invite) return fail("--invite can be given once: a peer chats in one room");
             auto parsed = core::parse_invite(*v, &error);
             if (!parsed) return cli_result{std::nullopt, "--invite: " + error, false};
-            o.invite = std::move(parsed);
+            if (auto* other = invite_for_room(o.invites, parsed->room)) {
+                if (other->secret != parsed->secret) {
+                    return cli_result{std::nullopt,
+                                      "two invites to #" + parsed->room +
+                                          " carry different secrets; give the one you trust",
+                                      false};
+                }
+                continue;
+            }
+            add_room(parsed->room);
+            o.invites.push_back(std::move(*parsed));
         } else if (flag == "--secret-file") {
             if (v->empty()) return fail("--secret-file needs a file");
             o.secret_file = *v;
@@ -157,7 +185,8 @@ cli_result parse_cli(const std::vector<std::string>& args) {
         } else if (flag == "--max-file-size" || flag == "--upload-limit") {
             auto size = parse_size(*v);
             if (!size) {
-                return fail(flag + " must be a number of bytes, optionally with k, M, G or T (got \"" +
+                return fail(flag +
+                            " must be a number of bytes, optionally with k, M, G or T (got \"" +
                             *v + "\")");
             }
             (flag == "--max-file-size" ? o.max_file_size : o.upload_limit) = *size;
@@ -167,8 +196,10 @@ cli_result parse_cli(const std::vector<std::string>& args) {
             const unsigned long n = std::strtoul(v->c_str(), &end, 10);
             if (v->empty() || *end != '\0' || errno != 0 || n < 1 || n > 1'000'000 ||
                 (*v)[0] == '-' || (*v)[0] == '+') {
-                return fail("--max-rate must be a number of messages a second from 1 to 1000000 "
-                            "(got \"" + *v + "\")");
+                return fail(
+                    "--max-rate must be a number of messages a second from 1 to 1000000 "
+                    "(got \"" +
+                    *v + "\")");
             }
             o.max_rate = static_cast<std::uint32_t>(n);
         } else if (flag == "--log-level") {
@@ -178,30 +209,27 @@ cli_result parse_cli(const std::vector<std::string>& args) {
             o.log_level_explicit = true;
         }
     }
-    if (o.open && (o.invite || !o.secret_file.empty())) {
+    if (o.open && (!o.invites.empty() || !o.secret_file.empty())) {
         return {std::nullopt,
-                std::string("--open means a room without a secret; it cannot go with ") +
-                    (o.invite ? "--invite" : "--secret-file")};
+                std::string("--open means rooms without a secret; it cannot go with ") +
+                    (o.invites.empty() ? "--secret-file" : "--invite")};
     }
-    if (o.invite && !o.secret_file.empty()) {
+    if (!o.invites.empty() && !o.secret_file.empty()) {
         return {std::nullopt,
-                "--invite carries the room's secret and --secret-file would give another; use "
+                "--invite carries its room's secret and --secret-file would give another; use "
                 "one of them"};
     }
-    if (o.invite) {
-        if (o.room_explicit && o.room != o.invite->room) {
-            return {std::nullopt, "--room " + o.room + " and the invite's room #" + o.invite->room +
-                                      " differ; leave out --room"};
-        }
-        o.room = o.invite->room;
-        for (const auto& a : o.invite->addresses) {
-            // Checked by parse_invite already.
+    for (const auto& invite : o.invites) {
+        for (const auto& a : invite.addresses) {
+            // Checked by parse_invite already. A hello claims every room, so each invite's
+            // peers are contacts for all of them.
             auto hp = protocol::parse_host_port(a, nullptr);
             if (hp && std::find(o.joins.begin(), o.joins.end(), *hp) == o.joins.end()) {
                 o.joins.push_back(*hp);
             }
         }
     }
+    if (o.rooms.empty()) o.rooms.push_back("lobby");
     if (!nick_given) o.nick = default_nick();
     if (o.data_dir.empty()) o.data_dir = core::default_data_dir();
     if (o.downloads.empty()) o.downloads = core::default_downloads_dir();

@@ -13,7 +13,7 @@ struct command_spec {
     std::string_view summary;
 };
 
-constexpr std::array<command_spec, 14> commands{{
+constexpr std::array<command_spec, 17> commands{{
     {"me", "/me ACTION", "describe what you do: /me waves shows as * nick waves"},
     {"nick", "/nick NAME", "change your nick"},
     {"peers", "/peers", "list the peers you are connected to"},
@@ -23,8 +23,11 @@ constexpr std::array<command_spec, 14> commands{{
     {"reject", "/reject ID", "refuse a file offered to you"},
     {"cancel", "/cancel ID", "stop a transfer, or withdraw your offer"},
     {"files", "/files", "list file transfers"},
-    {"invite", "/invite", "show the invite that lets others join this room"},
-    {"join", "/join INVITE", "join the room of an invite (another room: says how)"},
+    {"join", "/join INVITE|ROOM", "join the room of an invite, or a room by name"},
+    {"part", "/part [ROOM]", "leave a room (the current one when none is named)"},
+    {"rooms", "/rooms", "list the rooms you are in"},
+    {"room", "/room ROOM", "write to ROOM from now on"},
+    {"invite", "/invite [ROOM]", "show the invite that lets others join a room"},
     {"clear", "/clear", "empty the message pane"},
     {"help", "/help", "show this list"},
     {"quit", "/quit [MESSAGE]", "say bye to your peers and leave"},
@@ -42,16 +45,15 @@ struct alias {
     std::string_view name;
     std::string_view target;
 };
-constexpr std::array<alias, 4> aliases{{
-    {"exit", "quit"}, {"names", "peers"}, {"who", "peers"}, {"action", "me"}}};
+constexpr std::array<alias, 4> aliases{
+    {{"exit", "quit"}, {"names", "peers"}, {"who", "peers"}, {"action", "me"}}};
 
 // Commands that do not exist here, with what to do instead.
 struct hint {
     std::string_view name;
     std::string_view text;
 };
-constexpr std::array<hint, 3> hints{{
-    {"part", "a peer chats in one room; /quit leaves it"},
+constexpr std::array<hint, 2> hints{{
     {"msg", "there are no private messages yet; /send PATH NICK sends a file to one peer"},
     {"query", "there are no private messages yet; /send PATH NICK sends a file to one peer"},
 }};
@@ -130,10 +132,14 @@ command parse_command(std::string_view line) {
         if (name == "reject") return cmd_reject{id};
         return cmd_cancel{id};
     }
-    if (name == "join") {
-        if (args.empty() || args.find_first_of(" \t") != std::string_view::npos) {
-            return usage_error(*spec);
-        }
+    // Rooms are named with or without IRC's '#', and in one word.
+    if (name == "join" || name == "part" || name == "room" || name == "invite") {
+        if (args.find_first_of(" \t") != std::string_view::npos) return usage_error(*spec);
+        if (args.starts_with('#')) args.remove_prefix(1);
+        if (name == "part") return cmd_part{std::string(args)};
+        if (name == "invite") return cmd_invite{std::string(args)};
+        if (args.empty()) return usage_error(*spec);
+        if (name == "room") return cmd_room{std::string(args)};
         return cmd_join{std::string(args)};
     }
     if (name == "connect") {
@@ -152,7 +158,7 @@ command parse_command(std::string_view line) {
     if (name == "peers") return cmd_peers{};
     if (name == "clear") return cmd_clear{};
     if (name == "files") return cmd_files{};
-    if (name == "invite") return cmd_invite{};
+    if (name == "rooms") return cmd_rooms{};
     return cmd_help{};
 }
 

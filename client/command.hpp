@@ -40,11 +40,24 @@ struct cmd_cancel {
     std::string id;
 };
 struct cmd_files {};
-// "/join INVITE": join the invite's room (see front::join).
+// "/join INVITE" or "/join ROOM": join the invite's room, or a room by name (see front::join).
+// `target` is as typed, a leading '#' removed.
 struct cmd_join {
-    std::string invite;
+    std::string target;
 };
-struct cmd_invite {};  // shows the invite to this room again
+// "/part [ROOM]": leave a room ("": the current one).
+struct cmd_part {
+    std::string room;
+};
+struct cmd_rooms {};  // lists the rooms this peer is in
+// "/room NAME": plain text goes to that room from now on.
+struct cmd_room {
+    std::string room;
+};
+// "/invite [ROOM]": shows the invite to a room ("": the current one).
+struct cmd_invite {
+    std::string room;
+};
 struct cmd_help {};
 struct cmd_clear {};  // empties the message pane (the terminal UI's; history on disk stays)
 struct cmd_quit {
@@ -55,9 +68,10 @@ struct cmd_error {
     std::string message;
 };
 
-using command = std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect, cmd_send,
-                             cmd_accept, cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_invite,
-                             cmd_help, cmd_clear, cmd_quit, cmd_error>;
+using command =
+    std::variant<cmd_none, cmd_say, cmd_me, cmd_nick, cmd_peers, cmd_connect, cmd_send, cmd_accept,
+                 cmd_reject, cmd_cancel, cmd_files, cmd_join, cmd_part, cmd_rooms, cmd_room,
+                 cmd_invite, cmd_help, cmd_clear, cmd_quit, cmd_error>;
 
 // The command names, without the slash, for /help and Tab completion.
 std::vector<std::string> command_names();

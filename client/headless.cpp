@@ -26,10 +26,9 @@ nlohmann::ordered_json peer_json(const peer::peer_info& p) {
 }
 
 nlohmann::ordered_json file_json(const peer::file_info& f) {
-    return {{"transfer", f.transfer}, {"name", f.name},       {"size", f.size},
-            {"sha256", f.sha256},     {"from", f.from},       {"peer_id", f.peer_id},
-            {"to", f.to},             {"own", f.outgoing},    {"state", f.state},
-            {"bytes", f.bytes},       {"path", f.path}};
+    return {{"transfer", f.transfer}, {"room", f.room},   {"name", f.name},       {"size", f.size},
+            {"sha256", f.sha256},     {"from", f.from},   {"peer_id", f.peer_id}, {"to", f.to},
+            {"own", f.outgoing},      {"state", f.state}, {"bytes", f.bytes},     {"path", f.path}};
 }
 
 }  // namespace
@@ -96,25 +95,23 @@ void headless_front::execute(const std::string& line) {
         return;
     }
     const command c = parse_command(line);
-    if (run_on_node(*node_, c)) return;
+    if (run_shared(*node_, c)) return;
     std::visit(core::overloaded{
                    [&](const cmd_help&) {
                        emit({{"event", "help"}, {"text", help_text()}});
                    },
                    [&](const cmd_clear&) {
-                       on_notice("/clear empties the terminal UI's message pane; "
-                                 "there is none in headless mode");
+                       on_notice(
+                           "/clear empties the terminal UI's message pane; "
+                           "there is none in headless mode");
                    },
                    [&](const cmd_quit& q) {
-                       if (!q.message.empty()) node_->say("leaves: " + q.message, true);
+                       if (!q.message.empty()) {
+                           for (const auto& room : rooms()) {
+                               node_->say_in(room.room, "leaves: " + q.message, true);
+                           }
+                       }
                        quitting_ = true;
-                   },
-                   [&](const cmd_join& j) { join(*node_, j); },
-                   [&](const cmd_invite&) {
-                       emit({{"event", "invite"},
-                             {"room", access().room},
-                             {"open", access().open},
-                             {"invite", invite()}});
                    },
                    [&](const cmd_error& e) { on_error(e.message); },
                    [](const auto&) {},  // blank line, or run on the node above
@@ -153,13 +150,47 @@ void headless_front::emit_stats() {
 
 void headless_front::on_ready(const std::string& peer_id, const std::string& nick,
                               const std::string& listen, const std::string& room) {
+    set_listen(listen);
+    auto names = nlohmann::ordered_json::array();
+    for (const auto& r : rooms()) names.push_back(r.room);
     emit({{"event", "ready"},
           {"peer_id", peer_id},
           {"nick", nick},
           {"listen", listen},
           {"room", room},
-          {"open", access().open},
-          {"invite", make_invite(listen)}});
+          {"rooms", names},
+          {"open", current().open},
+          {"invite", invite_to(current())}});
+}
+
+void headless_front::on_joined(const client::room_access& room) {
+    emit({{"event", "joined"},
+          {"room", room.room},
+          {"open", room.open},
+          {"invite", invite_to(room)}});
+}
+
+void headless_front::on_parted(const std::string& room) {
+    emit({{"event", "parted"}, {"room", room}, {"current", current().room}});
+}
+
+void headless_front::on_switched(const client::room_access& room) {
+    emit({{"event", "room"}, {"room", room.room}});
+}
+
+void headless_front::on_room_list() {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& r : rooms()) {
+        list.push_back({{"room", r.room}, {"open", r.open}, {"current", &r == &current()}});
+    }
+    emit({{"event", "rooms"}, {"rooms", list}, {"current", current().room}});
+}
+
+void headless_front::on_invite(const client::room_access& room) {
+    emit({{"event", "invite"},
+          {"room", room.room},
+          {"open", room.open},
+          {"invite", invite_to(room)}});
 }
 
 void headless_front::on_peer_up(const peer::peer_info& peer) {
@@ -211,7 +242,6 @@ void headless_front::on_notice(const std::string& message) {
     emit({{"event", "notice"}, {"message", message}});
 }
 
-
 void headless_front::on_file_offer(const peer::file_info& offer) {
     nlohmann::ordered_json j{{"event", "file_offer"}};
     j.update(file_json(offer));
@@ -219,25 +249,36 @@ void headless_front::on_file_offer(const peer::file_info& offer) {
 }
 
 void headless_front::on_file_progress(const peer::file_info& t) {
-    emit({{"event", "file_progress"}, {"transfer", t.transfer}, {"bytes", t.bytes},
+    emit({{"event", "file_progress"},
+          {"transfer", t.transfer},
+          {"bytes", t.bytes},
           {"size", t.size}});
 }
 
 void headless_front::on_file_received(const peer::file_info& t) {
-    emit({{"event", "file_received"}, {"transfer", t.transfer}, {"path", t.path},
-          {"size", t.size}, {"sha256", t.sha256}});
+    emit({{"event", "file_received"},
+          {"transfer", t.transfer},
+          {"path", t.path},
+          {"size", t.size},
+          {"sha256", t.sha256}});
 }
 
 void headless_front::on_file_sent(const peer::file_info& t, const std::string& to_nick,
                                   std::uint64_t bytes) {
-    emit({{"event", "file_sent"}, {"transfer", t.transfer}, {"to", to_nick}, {"bytes", bytes},
+    emit({{"event", "file_sent"},
+          {"transfer", t.transfer},
+          {"to", to_nick},
+          {"bytes", bytes},
           {"size", t.size}});
 }
 
 void headless_front::on_file_failed(const peer::file_info& t, const std::string& reason,
                                     bool resumable) {
-    emit({{"event", "file_failed"}, {"transfer", t.transfer}, {"reason", reason},
-          {"resumable", resumable}, {"bytes", t.bytes}});
+    emit({{"event", "file_failed"},
+          {"transfer", t.transfer},
+          {"reason", reason},
+          {"resumable", resumable},
+          {"bytes", t.bytes}});
 }
 
 void headless_front::on_files(const std::vector<peer::file_info>& transfers) {

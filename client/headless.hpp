@@ -43,6 +43,13 @@ public:
                         bool resumable) override;
     void on_files(const std::vector<peer::file_info>& transfers) override;
 
+protected:
+    void on_joined(const room_access& room) override;
+    void on_parted(const std::string& room) override;
+    void on_switched(const room_access& room) override;
+    void on_room_list() override;
+    void on_invite(const room_access& room) override;
+
 private:
     asio::awaitable<void> read_loop();
     void execute(const std::string& line);

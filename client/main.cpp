@@ -54,12 +54,13 @@ int run(const client::options& opts, const std::optional<std::string>& passphras
                   " is in use by another confab; using ", lock.path().string());
     }
     auto identity = core::identity::load_or_create(lock.path());
-    const auto access = client::settle_room_access(opts, passphrase, lock.path());
+    const client::room_policy policy{opts.open, passphrase, lock.path()};
+    auto rooms = client::settle_room_access(opts, policy);
 
     peer::node_config config;
     config.nick = opts.nick;
-    config.room = opts.room;
-    config.room_keys = access.keys;
+    config.room = rooms.front().room;
+    config.room_keys = rooms.front().keys;
     config.listen = opts.listen;
     config.listen_explicit = opts.listen_explicit;
     config.joins = opts.joins;
@@ -81,14 +82,14 @@ int run(const client::options& opts, const std::optional<std::string>& passphras
     if (use_tui) {
         const auto log_file = lock.path() / "confab.log";
         redirected.emplace(log_file);
-        front = std::make_unique<client::tui::tui_front>(io, opts.room, opts.nick, lock.path());
+        front = std::make_unique<client::tui::tui_front>(io, config.room, opts.nick, lock.path());
         core::log(core::log_level::info, "main", "terminal UI started; logs go to ",
                   log_file.string());
     } else {
         front = std::make_unique<client::headless_front>(io);
     }
     // Before the node starts: its ready event carries the invite.
-    front->set_room_access(access);
+    front->set_rooms(rooms, policy);
     peer::node node(io, std::move(identity), config, *front);
 
     signals.async_wait([&](const std::error_code& ec, int signal) {
@@ -99,6 +100,7 @@ int run(const client::options& opts, const std::optional<std::string>& passphras
     });
 
     node.start();
+    for (std::size_t i = 1; i < rooms.size(); ++i) node.join_room(rooms[i].keys, {});
     front->start(node, [&] {
         // Shutting down headless: the signals get their default action back, so that a second
         // Ctrl-C while the goodbyes are flushed ends the process at once. The terminal UI
@@ -139,6 +141,11 @@ int main(int argc, char** argv) try {
     if (!opts.headless && !use_tui) {
         std::cerr << "confab: stdin or stdout is not a terminal; running headless (JSON events "
                      "on stdout; --headless says so explicitly)\n";
+    }
+    if (use_tui && opts.rooms.size() > 1) {
+        std::cerr << "confab: the terminal UI shows one room; give one --room or --invite (with "
+                     "--headless a peer can be in several)\n";
+        return 2;
     }
     // A bad passphrase file is a usage error like a bad flag: said before anything starts.
     std::optional<std::string> passphrase;

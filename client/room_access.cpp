@@ -48,38 +48,47 @@ std::optional<std::string> read_passphrase_file(const std::filesystem::path& fil
     return text;
 }
 
-room_access settle_room_access(const options& opts, const std::optional<std::string>& passphrase,
-                               const std::filesystem::path& data_dir) {
+room_access settle_room(const std::string& room, const room_policy& policy,
+                        const core::invite* invite, bool* created) {
     room_access access;
-    access.room = opts.room;
-    if (opts.open) {
+    access.room = room;
+    if (policy.open && !invite) {
         access.open = true;
-        access.keys = core::open_room_keys(opts.room);
+        access.keys = core::open_room_keys(room);
         return access;
     }
-    core::room_secret_store store(data_dir);
+    core::room_secret_store store(policy.data_dir);
     const auto remember = [&](const char* from) {
         if (store.remember(access.room, access.secret)) {
             core::log(core::log_level::warn, "rooms", "the secret of #", access.room, " from ",
                       from, " replaces the one in ", store.file().string());
         }
     };
-    if (opts.invite) {
-        access.secret = opts.invite->secret;
+    if (invite) {
+        access.secret = invite->secret;
         remember("the invite");
-    } else if (passphrase) {
-        access.secret = core::stretch_passphrase(*passphrase, opts.room);
+    } else if (policy.passphrase) {
+        access.secret = core::stretch_passphrase(*policy.passphrase, room);
         remember("--secret-file");
     } else {
-        bool created = false;
-        access.secret = store.load_or_create(opts.room, &created);
-        if (created) {
+        bool made = false;
+        access.secret = store.load_or_create(room, &made);
+        if (made) {
             core::log(core::log_level::info, "rooms", "made a new secret for #", access.room,
                       " in ", store.file().string());
         }
+        if (created) *created = made;
     }
     access.keys = core::derive_room_keys(access.room, access.secret);
     return access;
+}
+
+std::vector<room_access> settle_room_access(const options& opts, const room_policy& policy) {
+    std::vector<room_access> out;
+    for (const auto& room : opts.rooms) {
+        out.push_back(settle_room(room, policy, invite_for_room(opts.invites, room)));
+    }
+    return out;
 }
 
 std::vector<std::string> host_addresses(bool ipv6) {

@@ -1,7 +1,7 @@
 #pragma once
-// The room this peer chats in and how it is protected, settled once at start-up from
-// --open, --invite, --secret-file or DATA/secrets.json; and the invite that lets others in.
-// Main thread.
+// The rooms this peer chats in and how each is protected, settled at start-up from --room,
+// --open, --invite, --secret-file or DATA/secrets.json, and again by /join at run time; and
+// the invites that let others in. Main thread.
 
 #include <cstdint>
 #include <filesystem>
@@ -30,12 +30,24 @@ inline constexpr std::size_t max_passphrase_bytes = 64 * 1024;
 std::optional<std::string> read_passphrase_file(const std::filesystem::path& file,
                                                 std::string* error);
 
-// The room's secret, by the first that applies: --open (none); --invite (its secret, stored
-// in DATA/secrets.json); a passphrase from --secret-file (stretched, stored); the secret
-// stored for the room; a new random one (stored). Throws std::runtime_error with a sentence
-// when secrets.json cannot be read or written.
-room_access settle_room_access(const options& opts, const std::optional<std::string>& passphrase,
-                               const std::filesystem::path& data_dir);
+// Where the secret of a room named without an invite comes from: none (--open), the
+// passphrase of --secret-file, or DATA/secrets.json.
+struct room_policy {
+    bool open = false;
+    std::optional<std::string> passphrase;
+    std::filesystem::path data_dir;
+};
+
+// A room's secret, by the first that applies: `invite` (its secret, stored in
+// DATA/secrets.json); the policy is open (none); the policy's passphrase (stretched with the room's
+// name, so every room has its own; stored); the secret stored for the room; a new random one
+// (stored, and *created set). Throws std::runtime_error with a sentence when secrets.json cannot be
+// read or written.
+room_access settle_room(const std::string& room, const room_policy& policy,
+                        const core::invite* invite, bool* created = nullptr);
+
+// Every room of the command line, settled in its order.
+std::vector<room_access> settle_room_access(const options& opts, const room_policy& policy);
 
 // This host's addresses for an invite, from getifaddrs: interfaces that are up, not
 // loopback; IPv4, and (`ipv6`) IPv6 other than link-local ones (those need a zone). In the

@@ -111,6 +111,10 @@ void connector::remove_room(const std::string& room_id) {
     }
 }
 
+void connector::withdraw(const std::string& peer, const std::string& room_id) {
+    if (auto n = neighbours_.find(peer); n != neighbours_.end()) n->second.rooms.erase(room_id);
+}
+
 void connector::claim(const std::string& peer, const std::string& room_id) {
     auto n = neighbours_.find(peer);
     if (n == neighbours_.end() || !n->second.link) return;

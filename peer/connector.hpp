@@ -107,6 +107,8 @@ public:
     void add_room(const core::room_keys& keys);
     // A room we left: no longer proven or claimed; links no other room needs close.
     void remove_room(const std::string& room_id);
+    // `peer` left `room_id`: the link to it no longer carries the room, until a new claim.
+    void withdraw(const std::string& peer, const std::string& room_id);
     // Proves `room_id` on the link to `peer` we already have (for other rooms).
     void claim(const std::string& peer, const std::string& room_id);
     // Dials `peer` for the overlay of `room_id`, unless a dial to it is on its way already.

@@ -42,6 +42,7 @@ struct file_info {
     std::uint64_t bytes = 0;  // received so far (incoming)
     std::string path;         // the file: where it was saved, or what is offered
     std::string note;         // why it failed or was refused, when it was
+    std::string room;         // the room it was offered in
 };
 
 class event_sink {

@@ -185,12 +185,22 @@ void node::on_overlay_frame(peer_link& from, const std::string& from_id,
     auto n = neighbours_.find(from_id);
     auto room = rooms_.find(room_id);
     if (n == neighbours_.end() || !n->second.rooms.count(room_id) || room == rooms_.end()) {
-        not_proven(from, from_id, "an overlay frame");
+        if (!just_parted(room_id)) not_proven(from, from_id, "an overlay frame");
         return;
     }
     core::overlay::actions out;
     room->second.overlay.on_frame(from_id, frame, clock::now(), out);
     execute(room_id, out);
+    // The neighbour left the room: the link no longer carries it, until a new claim.
+    if (auto* d = std::get_if<protocol::disconnect>(&frame); d && !d->alive) {
+        connector_.withdraw(from_id, room_id);
+    }
+}
+
+bool node::just_parted(const std::string& room_id) {
+    const auto now = clock::now();
+    std::erase_if(parted_, [&](const auto& p) { return now - p.second.second > parted_grace; });
+    return parted_.count(room_id) != 0;
 }
 
 void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat) {
@@ -204,7 +214,12 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
         }
     }
     if (room_id.empty()) {
-        not_proven(from, from_id, "a chat message");
+        const auto parted = std::find_if(parted_.begin(), parted_.end(), [&](const auto& p) {
+            return p.second.first == chat.env.room;
+        });
+        if (parted == parted_.end() || !just_parted(parted->first)) {
+            not_proven(from, from_id, "a chat message");
+        }
         return;
     }
     auto& room = rooms_.at(room_id);
@@ -269,7 +284,7 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
     if (chat.env.kind == protocol::file_offer_kind) {
         std::string error;
         if (auto offer = protocol::parse_file_offer(chat.raw, &error)) {
-            transfers_.on_offer(chat.env.author, chat.env.nick, *offer);
+            transfers_.on_offer(chat.env.room, chat.env.author, chat.env.nick, *offer);
             return;
         }
         // Forwarded all the same (others may read it); here it is shown as its text.
@@ -435,6 +450,7 @@ void node::part_room(const std::string& name) {
     // Said and released while the room is still there to say it; links that served only this
     // room close once it is gone.
     execute(id, out);
+    parted_[id] = {room->second.keys.room, clock::now()};
     rooms_.erase(room);
     outbox_.erase(id);
     connector_.remove_room(id);
@@ -508,9 +524,9 @@ void node::flush_outbox(const std::string& room_id) {
 
 transfers::hooks node::transfer_hooks() {
     transfers::hooks h;
-    h.publish_offer = [this](const std::string& body, const nlohmann::json& file) {
-        protocol::envelope env{config_.room, peer_id(), nick_, 0, 0, body,
-                               protocol::file_offer_kind};
+    h.publish_offer = [this](const std::string& room, const std::string& body,
+                             const nlohmann::json& file) {
+        protocol::envelope env{room, peer_id(), nick_, 0, 0, body, protocol::file_offer_kind};
         std::string id;
         publish(env, file, &id);
         tell_if_waiting();
@@ -553,9 +569,9 @@ transfers::hooks node::transfer_hooks() {
     return h;
 }
 
-void node::send_file(const std::string& args) {
+void node::send_file(const std::string& args, const std::string& room) {
     assert_loop_thread();
-    transfers_.send(args);
+    transfers_.send(args, room.empty() ? config_.room : room);
 }
 
 void node::accept_file(const std::string& id) {

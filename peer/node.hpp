@@ -58,8 +58,9 @@ public:
     void list_peers();
     // Dials an address the user named, now, and keeps redialling it while it is down.
     void connect(const protocol::host_port& address);
-    // File transfer: /send PATH [NICK], /accept, /reject, /cancel ID, /files.
-    void send_file(const std::string& args);
+    // File transfer: /send PATH [NICK] (offered in `room`, "" for the first), /accept,
+    // /reject, /cancel ID, /files.
+    void send_file(const std::string& args, const std::string& room = {});
     void accept_file(const std::string& id);
     void reject_file(const std::string& id);
     void cancel_file(const std::string& id);
@@ -94,6 +95,9 @@ private:
     // An overlay frame: to its room's state machines, if the room is proven on this link.
     void on_overlay_frame(peer_link& from, const std::string& from_id,
                           const core::overlay::overlay_frame& frame);
+    // True when the room was left within parted_grace: its frames still in flight from
+    // neighbours that had not heard of it yet are dropped quietly.
+    bool just_parted(const std::string& room_id);
     // The room is not one this link proved: drop the frame, count it, cut the neighbour off.
     void not_proven(peer_link& from, const std::string& from_id, const std::string& what);
     // Carries out what a room's overlay asked for (and what that leads to).
@@ -130,6 +134,9 @@ private:
     asio::steady_timer overlay_timer_;
     asio::steady_timer drain_timer_;
     std::map<std::string, room_state> rooms_;  // by room id
+    // Rooms left lately, by room id: name and when.
+    std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> parted_;
+    static constexpr auto parted_grace = std::chrono::seconds(30);
     // Written while the room had no neighbour, by room id.
     std::map<std::string, std::vector<std::pair<std::string, frame_ptr>>> outbox_;
     // Dedup, author limits, signature, date, equivocation.

@@ -52,7 +52,8 @@ std::filesystem::path expand_home(const std::string& path) {
 nlohmann::json info_json(const file_info& i) {
     return {{"transfer", i.transfer}, {"name", i.name},   {"size", i.size},
             {"sha256", i.sha256},     {"from", i.from},   {"peer_id", i.peer_id},
-            {"to", i.to},             {"state", i.state}, {"path", i.path}};
+            {"to", i.to},             {"state", i.state}, {"path", i.path},
+            {"room", i.room}};
 }
 
 file_info info_from_json(const nlohmann::json& j) {
@@ -66,6 +67,7 @@ file_info info_from_json(const nlohmann::json& j) {
     i.to = j.at("to").get<std::string>();
     i.state = j.at("state").get<std::string>();
     i.path = j.at("path").get<std::string>();
+    i.room = j.value("room", "");  // not kept before rooms were many
     return i;
 }
 
@@ -191,7 +193,7 @@ void transfers::make_worker(std::uint16_t port) {
     worker_ = std::make_unique<file_worker>(io_.get_executor(), cfg, std::move(ev));
 }
 
-void transfers::send(const std::string& args) {
+void transfers::send(const std::string& args, const std::string& room) {
     std::filesystem::path path = expand_home(args);
     std::string to;
     std::error_code ec;
@@ -218,7 +220,7 @@ void transfers::send(const std::string& args) {
         return;
     }
     const std::uint64_t job = next_job_++;
-    hashing_[job] = {std::filesystem::absolute(path, ec), to};
+    hashing_[job] = {std::filesystem::absolute(path, ec), to, room};
     sink_.on_notice("hashing " + path.filename().string() + " before offering it");
     worker_->hash(job, hashing_[job].path);
 }
@@ -245,24 +247,24 @@ void transfers::offer_hashed(std::uint64_t job, std::optional<std::uint64_t> siz
 
     outgoing out;
     out.info = {offer.id, offer.name, offer.size, offer.sha256, hooks_.nick_of(our_id_),
-                our_id_, offer.to, true, "offered", 0, pending.path.string(), ""};
+                our_id_, offer.to, true, "offered", 0, pending.path.string(), "", pending.room};
     if (!offer.to.empty()) out.allowed.push_back(offer.to);
     worker_->serve({offer.id, pending.path, offer.size, offer.sha256, out.allowed});
-    hooks_.publish_offer("offers a file: " + offer.name + " (" + human_size(offer.size) + ")",
+    hooks_.publish_offer(pending.room, "offers a file: " + offer.name + " (" + human_size(offer.size) + ")",
                          protocol::file_offer_to_json(offer));
     sink_.on_file_offer(out.info);
     outgoing_[offer.id] = std::move(out);
     save();
 }
 
-void transfers::on_offer(const std::string& from_id, const std::string& from_nick,
-                         const protocol::file_offer& offer) {
+void transfers::on_offer(const std::string& room, const std::string& from_id,
+                         const std::string& from_nick, const protocol::file_offer& offer) {
     if (from_id == our_id_ || (!offer.to.empty() && offer.to != our_id_)) return;
     if (incoming_.count(offer.id)) return;
     incoming in;
     in.offer = offer;
     in.info = {offer.id, offer.name, offer.size, offer.sha256, from_nick, from_id, offer.to,
-               false, "offered", 0, "", ""};
+               false, "offered", 0, "", "", room};
     auto& stored = incoming_[offer.id] = std::move(in);
     sink_.on_file_offer(stored.info);
     if (offer.size > config_.max_file_size) {

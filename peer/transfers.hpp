@@ -41,9 +41,11 @@ class transfers {
 public:
     // What transfers needs from the node.
     struct hooks {
-        // Floods an envelope of kind file_offer written by this peer, with `body` for peers
-        // that do not know the kind and `file` as its "file" field.
-        std::function<void(const std::string& body, const nlohmann::json& file)> publish_offer;
+        // Writes an envelope of kind file_offer to `room`, with `body` for peers that do not
+        // know the kind and `file` as its "file" field.
+        std::function<void(const std::string& room, const std::string& body,
+                           const nlohmann::json& file)>
+            publish_offer;
         // The peer id of the neighbour with this nick; "" with a sentence in *error.
         std::function<std::string(const std::string& nick, std::string* error)> find_nick;
         std::function<std::string(const std::string& peer_id)> nick_of;
@@ -62,16 +64,16 @@ public:
     // Stops the worker; part files stay for a resume.
     void stop();
 
-    // "/send PATH [NICK]": PATH may contain spaces; when the whole is not a file, the last
-    // word is taken as the nick.
-    void send(const std::string& args);
+    // "/send PATH [NICK]" in `room`: PATH may contain spaces; when the whole is not a file,
+    // the last word is taken as the nick.
+    void send(const std::string& args, const std::string& room);
     void accept(const std::string& id);
     void reject(const std::string& id);
     void cancel(const std::string& id);
     void list();
 
     // An offer that arrived through the mesh (or our own, echoed back: ignored).
-    void on_offer(const std::string& from_id, const std::string& from_nick,
+    void on_offer(const std::string& room, const std::string& from_id, const std::string& from_nick,
                   const protocol::file_offer& offer);
     // A neighbour arrived: interrupted downloads from it resume.
     void on_peer_up(const std::string& peer_id);
@@ -90,6 +92,7 @@ private:
     struct pending_send {
         std::filesystem::path path;
         std::string to;  // peer id, "" for the room
+        std::string room;
     };
 
     void make_worker(std::uint16_t port);

@@ -368,7 +368,7 @@ void tui_front::execute(const command& c) {
     if (const auto* connect = std::get_if<cmd_connect>(&c)) {
         note("connecting to " + connect->address.to_string());
     }
-    if (run_on_node(*node_, c)) return;
+    if (run_shared(*node_, c)) return;
     std::visit(core::overloaded{
                    [&](const cmd_help&) {
                        std::string text = help_text();
@@ -395,24 +395,28 @@ void tui_front::execute(const command& c) {
                        if (!q.message.empty()) node_->say("leaves: " + q.message, true);
                        leave();
                    },
-                   [&](const cmd_join& j) { join(*node_, j); },
-                   [&](const cmd_invite&) { show_invite(); },
                    [&](const cmd_error& e) { note(e.message, pane_entry::kind::error); },
                    [](const auto&) {},  // blank line, or run on the node above
                },
                c);
 }
 
-void tui_front::show_invite() {
-    if (access().open) {
-        note("#" + access().room +
+void tui_front::on_invite(const room_access& room) {
+    if (room.open) {
+        note("#" + room.room +
              " is open: it has no secret, and anyone who can reach your port can join");
-    } else if (!invite().empty()) {
+    } else if (auto invite = invite_to(room); !invite.empty()) {
         // The invite is one word: it wraps onto a row of its own, where a double-click selects
         // all of it, as long as the pane is wide enough (README: F2 hides the peer list).
-        note("invite others with: confab --invite " + invite());
+        note("invite others with: confab --invite " + invite);
     }
 }
+
+// The terminal UI is in one room (shows_several_rooms() is false): these only confirm it.
+void tui_front::on_joined(const room_access& room) { note("you are in #" + room.room); }
+void tui_front::on_parted(const std::string& room) { note("you left #" + room); }
+void tui_front::on_switched(const room_access& room) { note("you are in #" + room.room); }
+void tui_front::on_room_list() { note("you are in #" + current().room); }
 
 void tui_front::complete() {
     completer::sources from;
@@ -506,11 +510,11 @@ void tui_front::on_ready(const std::string& peer_id, const std::string& nick,
     state_.nick = nick;
     state_.listen = listen;
     state_.room = room;
-    state_.open = access().open;
+    state_.open = current().open;
     note("listening on " + listen + " as " + nick + " (peer id " + short_id(peer_id) +
          "); type a message and press Enter, /help for commands");
-    make_invite(listen);
-    show_invite();
+    set_listen(listen);
+    on_invite(current());
     dirty(all_regions);
 }
 

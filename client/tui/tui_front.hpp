@@ -55,6 +55,16 @@ public:
                         bool resumable) override;
     void on_files(const std::vector<peer::file_info>& transfers) override;
 
+protected:
+    // The invite line (or, for an open room, that it is open) in the pane.
+    void on_invite(const room_access& room) override;
+    void on_joined(const room_access& room) override;
+    void on_parted(const std::string& room) override;
+    void on_switched(const room_access& room) override;
+    void on_room_list() override;
+    // One room on screen until the UI has tabs.
+    bool shows_several_rooms() const override { return false; }
+
 private:
     asio::awaitable<void> read_keys();
     asio::awaitable<void> watch_terminal_signals();  // SIGWINCH, SIGTSTP
@@ -70,8 +80,6 @@ private:
     void enter_line(const std::string& line, bool from_paste = false);
     void execute(const command& c);
     void complete();
-    // The invite line (or, for an open room, that it is open) in the pane.
-    void show_invite();
     void leave();
 
     void add(pane_entry entry);

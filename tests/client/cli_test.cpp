@@ -47,7 +47,7 @@ TEST_CASE("defaults: listen on 0.0.0.0:7447, room lobby, nick from $USER", "[cli
     auto o = parse_ok({});
     CHECK(o.listen == protocol::host_port{"0.0.0.0", 7447});
     CHECK_FALSE(o.listen_explicit);
-    CHECK(o.room == "lobby");
+    CHECK(o.rooms == std::vector<std::string>{"lobby"});
     CHECK(o.nick == "tester");
     CHECK(o.joins.empty());
     CHECK_FALSE(o.headless);
@@ -87,8 +87,14 @@ TEST_CASE("option --nick sets the nick in both forms and overrides $USER", "[cli
 
 TEST_CASE("option --room sets the room in both forms", "[cli]") {
     for (const auto& args : both_forms("--room", "den")) {
-        CHECK(parse_ok(args).room == "den");
+        CHECK(parse_ok(args).rooms == std::vector<std::string>{"den"});
     }
+}
+
+TEST_CASE("option --room may be given several times: every room in order, once", "[cli][rooms]") {
+    CHECK(parse_ok({"--room", "den", "--room=dev", "--room", "den"}).rooms ==
+          std::vector<std::string>{"den", "dev"});
+    CHECK_THAT(parse_error({"--room", "den", "--room", ""}), StartsWith("--room: "));
 }
 
 TEST_CASE("option --listen sets the address in both forms and marks it explicit", "[cli]") {
@@ -160,7 +166,7 @@ TEST_CASE("all options together", "[cli]") {
                        "1.2.3.4:5", "--data-dir", "/d", "--downloads=/x", "--log-level", "warn"});
     CHECK(o.headless);
     CHECK(o.nick == "bob");
-    CHECK(o.room == "den");
+    CHECK(o.rooms == std::vector<std::string>{"den"});
     CHECK(o.listen == protocol::host_port{"0.0.0.0", 0});
     CHECK(o.joins == std::vector<protocol::host_port>{{"1.2.3.4", 5}});
     CHECK(o.data_dir == "/d");
@@ -239,9 +245,9 @@ std::string sample_invite(std::string room = "garden") {
 TEST_CASE("option --invite joins the invite's room and dials its addresses", "[cli][rooms]") {
     for (const auto& args : both_forms("--invite", sample_invite())) {
         auto o = parse_ok(args);
-        REQUIRE(o.invite);
-        CHECK(o.invite->secret == std::vector<std::uint8_t>(16, 9));
-        CHECK(o.room == "garden");
+        REQUIRE(o.invites.size() == 1);
+        CHECK(o.invites[0].secret == std::vector<std::uint8_t>(16, 9));
+        CHECK(o.rooms == std::vector<std::string>{"garden"});
         CHECK(o.joins ==
               std::vector<protocol::host_port>{{"192.0.2.7", 7447}, {"127.0.0.1", 7000}});
     }
@@ -269,7 +275,7 @@ TEST_CASE("a bad --invite is one sentence, without the usage", "[cli][rooms]") {
 TEST_CASE("the room's secret comes from one place: --invite, --secret-file or --open",
           "[cli][rooms]") {
     auto defaults = parse_ok({});
-    CHECK_FALSE(defaults.invite);
+    CHECK(defaults.invites.empty());
     CHECK(defaults.secret_file.empty());
     CHECK_FALSE(defaults.open);
     CHECK(parse_ok({"--open"}).open);
@@ -277,17 +283,27 @@ TEST_CASE("the room's secret comes from one place: --invite, --secret-file or --
     CHECK(parse_ok({"--secret-file=/run/pass"}).secret_file == "/run/pass");
 
     CHECK(parse_error({"--open", "--invite", sample_invite()}) ==
-          "--open means a room without a secret; it cannot go with --invite");
+          "--open means rooms without a secret; it cannot go with --invite");
     CHECK(parse_error({"--secret-file", "/p", "--open"}) ==
-          "--open means a room without a secret; it cannot go with --secret-file");
+          "--open means rooms without a secret; it cannot go with --secret-file");
     CHECK_THAT(parse_error({"--invite", sample_invite(), "--secret-file", "/p"}),
                Contains("use one of them"));
-    CHECK_THAT(parse_error({"--invite", sample_invite(), "--invite", sample_invite()}),
-               Contains("--invite can be given once"));
-    CHECK(parse_error({"--room", "lobby", "--invite", sample_invite()}) ==
-          "--room lobby and the invite's room #garden differ; leave out --room");
+    CHECK_THAT(parse_error({"--invite", sample_invite(), "--invite",
+                            core::format_invite({"garden", {}, std::vector<std::uint8_t>(16, 8)})}),
+               Contains("two invites to #garden carry different secrets"));
     CHECK_THAT(parse_error({"--open=yes"}), Contains("takes no value"));
     CHECK_THAT(parse_error({"--secret-file="}), Contains("needs a file"));
+}
+
+TEST_CASE("several --room and --invite make several rooms, the invites' peers dialled for all",
+          "[cli][rooms]") {
+    auto o = parse_ok({"--room", "lobby", "--invite", sample_invite(), "--invite",
+                       sample_invite("den"), "--invite", sample_invite()});
+    CHECK(o.rooms == std::vector<std::string>{"lobby", "garden", "den"});
+    REQUIRE(o.invites.size() == 2);
+    CHECK(invite_for_room(o.invites, "den") == &o.invites[1]);
+    CHECK(invite_for_room(o.invites, "lobby") == nullptr);
+    CHECK(o.joins == std::vector<protocol::host_port>{{"192.0.2.7", 7447}, {"127.0.0.1", 7000}});
 }
 
 TEST_CASE("usage mentions the room options", "[cli][rooms]") {

@@ -189,14 +189,28 @@ TEST_CASE("/accept, /reject and /cancel take one transfer id, any case", "[comma
     CHECK(std::holds_alternative<cmd_files>(parse_command("/files")));
 }
 
-TEST_CASE("/join takes one invite, /invite takes nothing", "[command][rooms]") {
+TEST_CASE("/join takes an invite or a room, /part, /room and /invite a room, /rooms nothing",
+          "[command][rooms]") {
     auto j = parse_command("/join confab1ABCdef");
     REQUIRE(std::holds_alternative<cmd_join>(j));
-    CHECK(std::get<cmd_join>(j).invite == "confab1ABCdef");  // parse_invite reads any case
-    CHECK_THAT(error_of(parse_command("/join")), Contains("usage: /join INVITE"));
-    CHECK_THAT(error_of(parse_command("/join a b")), Contains("usage: /join INVITE"));
-    CHECK(std::holds_alternative<cmd_invite>(parse_command("/invite")));
-    CHECK_THAT(error_of(parse_command("/invite bob")), Contains("takes no arguments"));
-    CHECK_THAT(help_text(), Contains("/join INVITE"));
-    CHECK_THAT(help_text(), Contains("/invite"));
+    CHECK(std::get<cmd_join>(j).target == "confab1ABCdef");  // parse_invite reads any case
+    CHECK(std::get<cmd_join>(parse_command("/join #den")).target == "den");
+    CHECK(std::get<cmd_join>(parse_command("/JOIN den")).target == "den");
+    CHECK_THAT(error_of(parse_command("/join")), Contains("usage: /join INVITE|ROOM"));
+    CHECK_THAT(error_of(parse_command("/join #")), Contains("usage: /join INVITE|ROOM"));
+    CHECK_THAT(error_of(parse_command("/join a b")), Contains("usage: /join INVITE|ROOM"));
+
+    CHECK(std::get<cmd_part>(parse_command("/part")).room.empty());
+    CHECK(std::get<cmd_part>(parse_command("/part #den")).room == "den");
+    CHECK_THAT(error_of(parse_command("/part den now")), Contains("usage: /part [ROOM]"));
+    CHECK(std::get<cmd_room>(parse_command("/room den")).room == "den");
+    CHECK_THAT(error_of(parse_command("/room")), Contains("usage: /room ROOM"));
+    CHECK(std::holds_alternative<cmd_rooms>(parse_command("/rooms")));
+    CHECK_THAT(error_of(parse_command("/rooms den")), Contains("takes no arguments"));
+    CHECK(std::get<cmd_invite>(parse_command("/invite")).room.empty());
+    CHECK(std::get<cmd_invite>(parse_command("/invite #den")).room == "den");
+    for (const char* usage : {"/join INVITE|ROOM", "/part [ROOM]", "/rooms", "/room ROOM",
+                              "/invite [ROOM]"}) {
+        CHECK_THAT(help_text(), Contains(usage));
+    }
 }

@@ -39,10 +39,10 @@ std::string read_error(const std::filesystem::path& path) {
     return error;
 }
 
-options options_for(std::string room) {
-    options o;
-    o.room = std::move(room);
-    return o;
+room_policy policy_in(const std::filesystem::path& dir) {
+    room_policy p;
+    p.data_dir = dir;
+    return p;
 }
 
 }  // namespace
@@ -81,9 +81,9 @@ TEST_CASE("a passphrase file other users can read is refused", "[rooms]") {
 
 TEST_CASE("an open room has no secret and stores nothing", "[rooms]") {
     test::temp_dir dir;
-    auto o = options_for("lobby");
-    o.open = true;
-    const auto access = settle_room_access(o, std::nullopt, dir.path());
+    auto policy = policy_in(dir.path());
+    policy.open = true;
+    const auto access = settle_room("lobby", policy, nullptr);
     CHECK(access.open);
     CHECK(access.room == "lobby");
     CHECK(access.secret.empty());
@@ -94,14 +94,17 @@ TEST_CASE("an open room has no secret and stores nothing", "[rooms]") {
 
 TEST_CASE("without a flag a room gets a stored random secret, the same on every start", "[rooms]") {
     test::temp_dir dir;
-    const auto first = settle_room_access(options_for("lobby"), std::nullopt, dir.path());
+    bool created = false;
+    const auto first = settle_room("lobby", policy_in(dir.path()), nullptr, &created);
+    CHECK(created);
     CHECK_FALSE(first.open);
     CHECK(first.secret.size() == 16);
     CHECK(first.keys.room_id == core::derive_room_keys("lobby", first.secret).room_id);
     CHECK(first.keys.auth_key.size() == 32);
-    const auto again = settle_room_access(options_for("lobby"), std::nullopt, dir.path());
+    const auto again = settle_room("lobby", policy_in(dir.path()), nullptr, &created);
+    CHECK_FALSE(created);
     CHECK(again.secret == first.secret);
-    CHECK(settle_room_access(options_for("dev"), std::nullopt, dir.path()).secret != first.secret);
+    CHECK(settle_room("dev", policy_in(dir.path()), nullptr).secret != first.secret);
 }
 
 TEST_CASE("an invite's secret and a passphrase are remembered for the room", "[rooms]") {
@@ -109,18 +112,41 @@ TEST_CASE("an invite's secret and a passphrase are remembered for the room", "[r
     core::room_secret_store store(dir.path());
     store.load_or_create("garden");
 
-    auto o = options_for("garden");
-    o.invite = core::invite{"garden", {"127.0.0.1:7447"}, std::vector<std::uint8_t>(16, 3)};
-    auto access = settle_room_access(o, std::nullopt, dir.path());
+    const core::invite invite{"garden", {"127.0.0.1:7447"}, std::vector<std::uint8_t>(16, 3)};
+    auto access = settle_room("garden", policy_in(dir.path()), &invite);
     CHECK(access.secret == std::vector<std::uint8_t>(16, 3));
     CHECK(store.find("garden") == access.secret);
     // The next start without the invite uses it too.
-    CHECK(settle_room_access(options_for("garden"), std::nullopt, dir.path()).secret ==
-          access.secret);
+    CHECK(settle_room("garden", policy_in(dir.path()), nullptr).secret == access.secret);
 
-    access = settle_room_access(options_for("den"), std::string("correct horse"), dir.path());
+    auto with_passphrase = policy_in(dir.path());
+    with_passphrase.passphrase = "correct horse";
+    access = settle_room("den", with_passphrase, nullptr);
     CHECK(access.secret == core::stretch_passphrase("correct horse", "den"));
     CHECK(store.find("den") == access.secret);
+}
+
+TEST_CASE("every room of the command line is settled in its order, each with its own secret",
+          "[rooms]") {
+    test::temp_dir dir;
+    options o;
+    o.rooms = {"dev", "garden", "den"};
+    o.invites = {core::invite{"garden", {"127.0.0.1:7447"}, std::vector<std::uint8_t>(16, 3)}};
+    auto policy = policy_in(dir.path());
+    const auto rooms = settle_room_access(o, policy);
+    REQUIRE(rooms.size() == 3);
+    CHECK(rooms[0].room == "dev");
+    CHECK(rooms[1].room == "garden");
+    CHECK(rooms[1].secret == std::vector<std::uint8_t>(16, 3));
+    CHECK(rooms[2].room == "den");
+    CHECK(rooms[0].secret != rooms[2].secret);
+    CHECK(rooms[0].keys.room_id != rooms[2].keys.room_id);
+
+    policy.passphrase = "correct horse";
+    o.invites.clear();
+    const auto stretched = settle_room_access(o, policy);
+    CHECK(stretched[0].secret == core::stretch_passphrase("correct horse", "dev"));
+    CHECK(stretched[2].secret == core::stretch_passphrase("correct horse", "den"));
 }
 
 TEST_CASE("an invite lists the bound address, or the host's for a wildcard", "[rooms]") {
@@ -158,7 +184,7 @@ TEST_CASE("the host's addresses are IP addresses, never loopback", "[rooms]") {
 
 TEST_CASE("the invite for a room carries its name, secret and address", "[rooms]") {
     test::temp_dir dir;
-    const auto access = settle_room_access(options_for("garden"), std::nullopt, dir.path());
+    const auto access = settle_room("garden", policy_in(dir.path()), nullptr);
     const auto text = invite_for(access, "127.0.0.1:40123");
     std::string error;
     const auto parsed = core::parse_invite(text, &error);

@@ -72,8 +72,12 @@ TEST_CASE("a flood of 100,000 messages from one neighbour is cut off, memory sta
     CHECK(sent.load() < flood);  // cut off before the end
     const long rss_after = rss_kib(target->pid());
     INFO("RSS before " << rss_before << " KiB, after " << rss_after << " KiB");
-    // The seen cache and the rate limit bound what a flood can make a peer keep.
+    // The seen cache and the rate limit bound what a flood can make a peer keep. Under
+    // AddressSanitizer RSS says nothing of that: freed memory waits in its quarantine (256 MiB
+    // by default) by design. The Release suite checks the bound.
+#if !defined(__SANITIZE_ADDRESS__)
     CHECK(rss_after - rss_before < 64 * 1024);
+#endif
 
     // bob first works through what the target relayed before the cut (thousands of
     // messages, each verified): generous deadlines, on a shared 2-core machine.

@@ -136,7 +136,7 @@ TEST_CASE("options --open with --invite, or an empty --secret-file, are refused 
     o.extra_args = {"--open", "--invite", invite_of(*alice)};
     auto [code, err] = refused(o);
     CHECK(code == 2);
-    CHECK_THAT(err, StartsWith("confab: --open means a room without a secret; it cannot go with "
+    CHECK_THAT(err, StartsWith("confab: --open means rooms without a secret; it cannot go with "
                                "--invite\n"));
 
     confab::test::temp_dir dir;
@@ -203,7 +203,8 @@ TEST_CASE("the same passphrase gives the same secret on every peer, another a di
     CHECK(secret_with(other) != secret);
 }
 
-TEST_CASE("/join: this room's invite dials its peers, another room's says how to restart",
+TEST_CASE("/join: this room's invite dials its peers, another room's joins it, another secret "
+          "for this room says how to use it",
           "[integration][rooms]") {
     auto alice = start_peer(own_secret("alice"));
     peer_options b = own_secret("bob");
@@ -225,12 +226,17 @@ TEST_CASE("/join: this room's invite dials its peers, another room's says how to
     auto n = bob->wait_for(is_event("notice"), 5s, "connecting notice", from);
     CHECK_THAT(n.str("message"), Contains("connecting to " + alice->listen()));
 
-    // Another room.
+    // Another room: bob joins it too, with the secret the invite carries, and chats there.
     auto den = start_peer(own_secret("dan", "den"));
     from = bob->events().size();
     bob->send_line("/join " + invite_of(*den));
-    e = bob->wait_for(is_event("error"), 5s, "another room", from);
-    CHECK_THAT(e.str("message"), Contains("to join #den; quit and start confab --invite "));
+    auto joined = bob->wait_for(is_event("joined"), 5s, "joined #den", from);
+    CHECK(joined.str("room") == "den");
+    CHECK(parse(joined.str("invite")).secret == parse(invite_of(*den)).secret);
+    bob->wait_for(is_peer_up(den->peer_id()), 5s, "bob connected to dan");
+    bob->send_line("hello den");
+    auto m = den->wait_for(is_message_with_text("hello den"), 5s, "bob's message in #den");
+    CHECK(m.str("room") == "den");
 
     std::string typo = invite_of(*den);
     typo.back() = typo.back() == 'a' ? 'b' : 'a';

@@ -743,7 +743,9 @@ TEST_CASE("the pane shows the invite to the room, whole on one row, and /invite 
     const std::size_t from = f.bob->events().size();
     f.bob->send_line("/join " + invite);
     auto n = f.bob->wait_for(is_event("notice"), 5s, "bob's /join notice", from);
-    CHECK_THAT(n.str("message"), Catch::Matchers::Contains("the invite is for this room"));
+    CHECK_THAT(n.str("message"),
+               Catch::Matchers::Contains("the invite is for #lobby, which this peer is in: "
+                                         "connecting to"));
 
     f.type_line("/invite");
     screen = f.tui->wait_for_screen(

@@ -123,11 +123,13 @@ static std::string confab_binary() {
     return other && *other ? other : CONFAB_BINARY;
 }
 
-void seed_shared_secret(const std::filesystem::path& data_dir, const std::string& room) {
+void seed_shared_secret(const std::filesystem::path& data_dir, const std::string& room,
+                        const std::vector<std::string>& more_rooms) {
     std::filesystem::create_directories(data_dir);
     const auto file = data_dir / "secrets.json";
-    const std::string contents =
-        nlohmann::json{{room, std::string(shared_test_secret)}}.dump() + "\n";
+    nlohmann::json secrets{{room, std::string(shared_test_secret)}};
+    for (const auto& r : more_rooms) secrets[r] = std::string(shared_test_secret);
+    const std::string contents = secrets.dump() + "\n";
     // O_EXCL: an existing file (a restarted peer's) is left as it is.
     const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -140,7 +142,9 @@ void seed_shared_secret(const std::filesystem::path& data_dir, const std::string
 }
 
 void peer_process::spawn(bool append_stderr) {
-    if (options_.shared_secret) seed_shared_secret(dir_ / "data", options_.room);
+    if (options_.shared_secret) {
+        seed_shared_secret(dir_ / "data", options_.room, options_.more_rooms);
+    }
     const std::string binary = confab_binary();
     std::vector<std::string> args = options_.wrapper;
     const std::string program = args.empty() ? binary : args.front();
@@ -152,6 +156,10 @@ void peer_process::spawn(bool append_stderr) {
                                                   "--downloads", (dir_ / "downloads").string(),
                                                   "--log-level", options_.log_level};
     args.insert(args.end(), confab_args.begin(), confab_args.end());
+    for (const auto& r : options_.more_rooms) {
+        args.push_back("--room");
+        args.push_back(r);
+    }
     for (const auto& j : options_.joins) {
         args.push_back("--join");
         args.push_back(j);

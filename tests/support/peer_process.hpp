@@ -47,6 +47,8 @@ event_predicate is_peer_down(std::string peer_id);
 struct peer_options {
     std::string nick = "peer";
     std::string room = "lobby";
+    // Rooms after the first, one more --room apiece (seeded like `room`).
+    std::vector<std::string> more_rooms;
     std::string listen = "127.0.0.1:0";
     std::vector<std::string> joins;  // HOST:PORT each, one --join apiece
     std::string log_level = "debug";
@@ -65,9 +67,11 @@ struct peer_options {
 // The room secret every test peer shares unless told otherwise: base32 of "confab test room".
 inline constexpr std::string_view shared_test_secret = "mnxw4ztbmiqhizltoqqhe33pnu";
 
-// Writes DATA/secrets.json (mode 0600) holding shared_test_secret for `room`, unless the file
-// exists (a restarted peer keeps what it has). For peers started with their own --data-dir.
-void seed_shared_secret(const std::filesystem::path& data_dir, const std::string& room);
+// Writes DATA/secrets.json (mode 0600) holding shared_test_secret for `room` and `more_rooms`,
+// unless the file exists (a restarted peer keeps what it has). For peers started with their own
+// --data-dir.
+void seed_shared_secret(const std::filesystem::path& data_dir, const std::string& room,
+                        const std::vector<std::string>& more_rooms = {});
 
 // One confab process with its own temp dir (data dir, downloads, stderr.log), which the
 // destructor kills (when still running), reaps and removes. Set CONFAB_KEEP_TMP=1 to keep the
