@@ -37,11 +37,7 @@ std::string_view to_string(chat_bye reason) {
 }
 
 chat_gate::chat_gate(chat_gate_config config)
-    : config_(config), seen_(config.seen_ids), frames_seen_(config.seen_frames) {}
-
-bool chat_gate::known_frame(std::string_view payload) const {
-    return frames_seen_.contains(sha256(payload));
-}
+    : config_(config), seen_(config.seen_ids) {}
 
 void chat_gate::mark_own(const std::string& id) {
     seen_.insert(id);
@@ -52,13 +48,9 @@ std::uint64_t chat_gate::rejected() const {
            count(chat_outcome::from_future);
 }
 
-chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view payload,
-                              const std::string& from_id, clock::time_point now,
-                              std::int64_t wall_ms) {
+chat_verdict chat_gate::check(const protocol::chat& chat, const std::string& from_id,
+                              clock::time_point now, std::int64_t wall_ms) {
     chat_verdict v;
-    // Only frames that parsed as chat are remembered as bytes: another frame that happens to
-    // repeat (a peers list, say) must still be handled.
-    const auto digest = sha256(payload);
     // core::message_id, with the canonical bytes kept for the signature check: canonicalising
     // an envelope costs more than hashing it.
     const auto canonical = protocol::canonical_bytes_unsigned(chat.raw);
@@ -68,7 +60,6 @@ chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view paylo
         // Delivered before: a copy through another neighbour, or a replay. The id leaves the
         // signature out, so a copy of the same content under another signature (even a broken
         // one) tells us nothing new either, and costs no signature check.
-        frames_seen_.insert(digest);
         v.outcome = chat_outcome::duplicate;
         ++counts_[index(v.outcome)];
         return v;
@@ -100,7 +91,6 @@ chat_verdict chat_gate::check(const protocol::chat& chat, std::string_view paylo
                       chat_bye::invalid_message);
     }
     seen_.insert(id);
-    frames_seen_.insert(digest);
     // Ids, not seq, deduplicate, so an equivocation breaks nothing; the node makes it visible.
     if (seq_ledger_.record(chat.env.author, chat.env.seq, v.id)) {
         v.equivocation = true;

@@ -1,8 +1,7 @@
 #pragma once
 // The chat gate: decides whether a chat envelope received from a neighbour is accepted (to be
 // delivered and forwarded), before anything else is done with it. In order: copies are
-// dropped (by message id, and by the frame's bytes before parsing), each author is held to a
-// rate, the signature is checked, the date may not be far in the future, and an author that
+// dropped (by message id), each author is held to a rate, the signature is checked, the date may not be far in the future, and an author that
 // signs two messages with one seq is noticed. Pure: no sockets, no clocks, no logging; `now`
 // and the wall clock come in, and the node acts on the verdict. Main thread (single owner).
 
@@ -58,10 +57,8 @@ struct chat_gate_config {
     // Author budgets are forgotten all at once past this many (a flood of fresh keys is the
     // per-link limit's business).
     std::size_t max_author_budgets = 10000;
-    // Message ids remembered, and frame digests (copies arrive within milliseconds, so a
-    // short memory is enough for those).
+    // Message ids remembered.
     std::size_t seen_ids = 100'000;
-    std::size_t seen_frames = 1024;
 };
 
 struct chat_verdict {
@@ -83,14 +80,10 @@ public:
 
     explicit chat_gate(chat_gate_config config = {});
 
-    // The verdict on `chat`, received from neighbour `from_id` as the frame payload `payload`.
-    // `now` drives the rate limits, `wall_ms` (ms since the Unix epoch) the date check.
-    chat_verdict check(const protocol::chat& chat, std::string_view payload,
-                       const std::string& from_id, clock::time_point now, std::int64_t wall_ms);
-
-    // True when `payload` is byte for byte a chat frame already checked (accepted, or a copy
-    // of an accepted message): it can be skipped without being parsed.
-    bool known_frame(std::string_view payload) const;
+    // The verdict on `chat`, received from neighbour `from_id`. `now` drives the rate limits,
+    // `wall_ms` (ms since the Unix epoch) the date check.
+    chat_verdict check(const protocol::chat& chat, const std::string& from_id,
+                       clock::time_point now, std::int64_t wall_ms);
 
     // Our own message `id`: copies of it coming back are duplicates.
     void mark_own(const std::string& id);
@@ -117,7 +110,6 @@ private:
 
     chat_gate_config config_;
     seen_cache seen_;
-    seen_cache frames_seen_;
     seq_ledger seq_ledger_;
     std::unordered_map<std::string, author_budget> author_budgets_;  // by author id
     std::array<std::uint64_t, chat_outcome_count> counts_{};

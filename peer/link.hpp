@@ -4,7 +4,7 @@
 // that serves the connection. Main thread only.
 //
 // It is a template on its stream so that the same code runs over plain TCP and, in one
-// place (peer_link in node.hpp), over a TLS stream.
+// place (peer_link in connector.hpp), over a TLS stream.
 
 #include <algorithm>
 #include <array>
