@@ -33,6 +33,7 @@ broadcast::tree& broadcast::tree_of(const peer_id& author) {
         auto last = by_author_.find(last_author_);
         const tree& start = last == by_author_.end() ? shared_ : last->second;
         it = by_author_.emplace(author, start).first;
+        it->second.parent.clear();  // nothing of this author's came yet
     }
     return it->second;
 }
@@ -103,6 +104,7 @@ void broadcast::neighbor_down(const peer_id& peer) {
     for (auto& [a, t] : by_author_) {
         t.eager.erase(peer);
         t.lazy.erase(peer);
+        if (t.parent == peer) t.parent.clear();
     }
     ihave_queue_.erase(peer);
     for (auto& [id, m] : missing_) {
@@ -118,7 +120,14 @@ void broadcast::publish(const std::string& id, const peer_id& author, frame_ptr 
 
 void broadcast::on_new(const peer_id& from, const std::string& id, const peer_id& author,
                        frame_ptr frame, std::uint32_t hops, time_point now, actions& out) {
-    // The link it came by is on the message's path: keep pushing on it.
+    // The link it came by is on the message's path: keep pushing on it. Pushed on a link
+    // that is lazy here (and not in answer to a graft), the copy crossed a prune this peer
+    // sent: the sender is about to make the link lazy too, after this peer has pruned the
+    // later copies of its other links, and the author's next messages would reach it only by
+    // ihave and graft. The graft, behind the prune on the link, keeps the sender pushing.
+    if (!tree_of(author).eager.count(from) && !missing_.count(id)) {
+        out.push_back(send_frame{from, protocol::graft{room_, {}, author}});
+    }
     make_eager(from, author);
     push(id, {std::move(frame), now, hops, from, author}, now, out);
 }
@@ -127,6 +136,7 @@ void broadcast::push(const std::string& id, cached entry, time_point now, action
     missing_.erase(id);
     auto& t = tree_of(entry.author);
     t.used = ++pushed_;
+    t.parent = entry.from;
     last_author_ = entry.author;
     for (const auto& peer : t.eager) {
         if (peer != entry.from) out.push_back(forward_chat{peer, entry.frame});
@@ -221,7 +231,18 @@ void broadcast::on_frame(const peer_id& from, const overlay_frame& frame, time_p
             out.push_back(forward_chat{from, c->frame});
         }
     } else if (const auto* p = std::get_if<protocol::prune>(&frame)) {
-        make_lazy(from, p->author);
+        // A prune from the neighbour that pushed this peer the author's latest message first
+        // is about an older copy this peer pushed to it (a parent is never pushed the
+        // messages it sent), sent before its own copy won here; and the copies of this peer's
+        // other links have been pruned meanwhile. Obeyed, it would leave this peer without a
+        // link pushing it the author's messages: graft instead, so that it keeps pushing.
+        auto t = by_author_.find(p->author);
+        if (!p->author.empty() && t != by_author_.end() && t->second.parent == from) {
+            make_eager(from, p->author);
+            out.push_back(send_frame{from, protocol::graft{room_, {}, p->author}});
+        } else {
+            make_lazy(from, p->author);
+        }
     }
 }
 

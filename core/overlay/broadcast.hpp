@@ -14,6 +14,11 @@
 // `optimize_after_hops` hops closer to its author takes the eager one's place) for that author
 // alone (the closer neighbour is grafted; the later copies prune the old path). The shared
 // tree learns from every message and starts each new author's.
+// A prune and a push can cross on a link (a busy peer, copies that come first by another path
+// from one message to the next); both ends of the link then see it differently, and a peer
+// could be left with no neighbour pushing it an author's messages. So a push that crossed a
+// prune, and a prune from the neighbour the author's latest message came by, are answered
+// with a graft.
 // Whether a message is new is the caller's to say (its chat gate checks it first). One owner,
 // any thread.
 
@@ -114,6 +119,7 @@ private:
         std::unordered_set<peer_id> eager;
         std::unordered_set<peer_id> lazy;
         std::uint64_t used = 0;  // when its author last wrote, in messages received
+        peer_id parent;          // who pushed its author's latest message here first
     };
     struct missing_message {
         std::vector<peer_id> announcers;  // who said it has the message, in order

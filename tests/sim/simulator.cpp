@@ -109,6 +109,10 @@ void simulator::deliver_frame(int from, int to, std::function<void()> f) {
     if (!c) return;
     const int dir = from < to ? 0 : 1;
     auto arrival = now_ + latency(from, to);
+    if (config_.jitter > duration::zero()) {
+        std::uniform_int_distribution<duration::rep> extra(0, config_.jitter.count());
+        arrival += duration(extra(rng_));
+    }
     if (config_.loss > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < config_.loss) {
         arrival += config_.retransmit_after;
     }

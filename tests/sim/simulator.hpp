@@ -32,6 +32,9 @@ struct sim_config {
     std::uint64_t seed = 1;
     duration min_latency = 1ms;  // one way, fixed per pair of peers
     duration max_latency = 20ms;
+    // Up to this much more per frame, drawn afresh for each (a busy peer's scheduling delay):
+    // which copy of a message comes first then varies from message to message.
+    duration jitter = 0ms;
     double loss = 0.0;                // chance that a frame's segment is lost once ...
     duration retransmit_after = 200ms;  // ... and arrives this much later (TCP's RTO)
     duration dial_timeout = 5s;         // a connect into a cut: no answer

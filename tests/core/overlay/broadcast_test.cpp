@@ -89,6 +89,59 @@ TEST_CASE("each author has a tree of its own", "[broadcast]") {
     CHECK(f.b.role_of("x", "alice") == broadcast::role::eager);
 }
 
+TEST_CASE("a prune from the neighbour whose copy came first is answered with a graft",
+          "[broadcast]") {
+    // x and z push alice's messages here. m1 came by z first, so the copy pushed on to x was
+    // a duplicate there, and x prunes; but m2 came by x first and z's copy was pruned here.
+    fixture f({"x", "z"});
+    actions out;
+    f.b.on_new("z", "m1", "alice", frame_for("m1"), 1, f.now, out);
+    f.b.on_new("x", "m2", "alice", frame_for("m2"), 1, f.now, out);
+    f.b.on_duplicate("z", "alice", out);
+    actions pruned;
+    f.b.on_frame("x", protocol::prune{room, "alice"}, f.now, pruned);
+    auto grafts = frames_of<protocol::graft>(pruned);
+    REQUIRE(grafts.size() == 1);
+    CHECK(grafts[0].first == "x");
+    CHECK(grafts[0].second.ids.empty());
+    CHECK(grafts[0].second.author == "alice");
+    CHECK(f.b.role_of("x", "alice") == broadcast::role::eager);
+    // The same prune from a neighbour that is not where alice's messages come from is obeyed.
+    actions other;
+    f.b.on_frame("z", protocol::prune{room, "alice"}, f.now, other);
+    CHECK(frames_of<protocol::graft>(other).empty());
+    CHECK(f.b.role_of("z", "alice") == broadcast::role::lazy);
+}
+
+TEST_CASE("a copy pushed on a link this peer pruned is answered with a graft", "[broadcast]") {
+    fixture f({"x", "y"});
+    actions out;
+    f.b.on_new("x", "m1", "alice", frame_for("m1"), 1, f.now, out);
+    f.b.on_duplicate("y", "alice", out);
+    REQUIRE(f.b.role_of("y", "alice") == broadcast::role::lazy);
+    // y pushed m2 before the prune reached it, and its copy came first.
+    actions crossed;
+    f.b.on_new("y", "m2", "alice", frame_for("m2"), 1, f.now, crossed);
+    auto grafts = frames_of<protocol::graft>(crossed);
+    REQUIRE(grafts.size() == 1);
+    CHECK(grafts[0].first == "y");
+    CHECK(grafts[0].second.ids.empty());
+    CHECK(grafts[0].second.author == "alice");
+    CHECK(f.b.role_of("y", "alice") == broadcast::role::eager);
+    // A copy pushed on an eager link, or one this peer grafted, needs no graft.
+    actions eager;
+    f.b.on_new("y", "m3", "alice", frame_for("m3"), 1, f.now, eager);
+    CHECK(frames_of<protocol::graft>(eager).empty());
+    f.b.on_duplicate("x", "alice", out);
+    f.b.on_frame("x", protocol::ihave{room, {"m4"}, {1}}, f.now, out);
+    actions graft_sent;
+    f.b.tick(f.now + f.config.graft_first, graft_sent);
+    REQUIRE(frames_of<protocol::graft>(graft_sent).size() == 1);
+    actions answered;
+    f.b.on_new("x", "m4", "alice", frame_for("m4"), 1, f.now, answered);
+    CHECK(frames_of<protocol::graft>(answered).empty());
+}
+
 TEST_CASE("an announced id that does not arrive is grafted, from one announcer after another",
           "[broadcast]") {
     fixture f({"x", "y"});
