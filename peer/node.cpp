@@ -325,8 +325,12 @@ void node::execute(const std::string& room_id, core::overlay::actions& actions) 
         work.pop_front();
         if (auto* s = std::get_if<ov::send_frame>(&a)) {
             if (auto* l = link_of(s->to)) {
-                l->send(make_frame(std::visit(
-                    [](const auto& f) { return protocol::message(f); }, s->frame)));
+                // ihave, the most frequent, is written without first being copied into a message.
+                const auto* have = std::get_if<protocol::ihave>(&s->frame);
+                l->send(have ? std::make_shared<const std::string>(
+                                   protocol::encode_frame(protocol::serialize(*have)))
+                             : make_frame(std::visit(
+                                   [](const auto& f) { return protocol::message(f); }, s->frame)));
             }
         } else if (auto* f = std::get_if<ov::forward_chat>(&a)) {
             if (auto* l = link_of(f->to)) l->send(f->frame);

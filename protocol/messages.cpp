@@ -597,7 +597,34 @@ std::string serialize(const message& m) {
         return "{\"envelope\":" + c->raw.dump() + ",\"hops\":" + std::to_string(c->hops) +
                ",\"type\":\"chat\"}";
     }
+    if (const auto* h = std::get_if<ihave>(&m)) return serialize(*h);
     return std::visit([](const auto& alternative) { return to_object(alternative).dump(); }, m);
+}
+
+std::string serialize(const ihave& m) {
+    // Ids and room ids are hex: written as they are. Anything that would need an escape (never
+    // in a frame we build) goes through the JSON tree.
+    const auto plain = [](const std::string& s) {
+        return std::all_of(s.begin(), s.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        });
+    };
+    if (!plain(m.room) || !std::all_of(m.ids.begin(), m.ids.end(), plain)) {
+        return to_object(m).dump();
+    }
+    // Keys in bytewise order, as to_object's dump writes them.
+    std::string out = "{\"hops\":[";
+    for (std::size_t i = 0; i < m.hops.size(); ++i) {
+        if (i > 0) out += ',';
+        out += std::to_string(m.hops[i]);
+    }
+    out += "],\"ids\":[";
+    for (std::size_t i = 0; i < m.ids.size(); ++i) {
+        if (i > 0) out += ',';
+        out.append("\"").append(m.ids[i]).append("\"");
+    }
+    out.append("],\"room\":\"").append(m.room).append("\",\"type\":\"ihave\"}");
+    return out;
 }
 
 namespace {

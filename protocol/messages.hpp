@@ -127,6 +127,10 @@ parse_result parse_message(std::string_view json_text);
 // object, otherwise it is built from env: unsigned, so no peer would accept it).
 std::string serialize(const message& m);
 
+// The same bytes as serialize(message(m)), written without copying the ids or building a JSON
+// tree: an ihave goes to every lazy neighbour of a room at every gossip tick.
+std::string serialize(const ihave& m);
+
 // The payload that passes on a received chat with `hops`, without writing its envelope again:
 // when `payload` (which parsed as a chat) is laid out as serialize writes a chat,
 // {"envelope":{...},"hops":N,"type":"chat"}, the same bytes with N replaced by `hops`. For

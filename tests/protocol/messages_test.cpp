@@ -853,6 +853,21 @@ TEST_CASE("chat_with_hops refuses every other layout") {
     }
 }
 
+TEST_CASE("an ihave is written as its JSON object's dump, with or without hex ids") {
+    const std::vector<ihave> haves = {
+        ihave{some_room_id, {some_id, std::string(64, '0')}, {0, 65535}},
+        ihave{some_room_id, {}, {}},
+        ihave{some_room_id, {some_id}, {7}},
+        ihave{"r\"oom", {"a\\b", "\xc3\xa9"}, {1, 2}},  // not hex: escaped as JSON
+    };
+    for (const auto& h : haves) {
+        const json expected = {
+            {"type", "ihave"}, {"room", h.room}, {"ids", h.ids}, {"hops", h.hops}};
+        CHECK(serialize(h) == expected.dump());
+        CHECK(serialize(message(h)) == expected.dump());
+    }
+}
+
 TEST_CASE("every message type survives serialize then parse") {
     chat c;
     c.env = {"lobby", alice, "al", 7, 1700000000123, "h\xc3\xa9llo \"world\"\nline 2"};
