@@ -52,8 +52,11 @@ chat_verdict chat_gate::check(const protocol::chat& chat, const std::string& fro
                               clock::time_point now, std::int64_t wall_ms) {
     chat_verdict v;
     // core::message_id, with the canonical bytes kept for the signature check: canonicalising
-    // an envelope costs more than hashing it.
-    const auto canonical = protocol::canonical_bytes_unsigned(chat.raw);
+    // an envelope costs more than hashing it, so a parsed chat brings the bytes its parse made.
+    std::string computed;
+    const std::string& canonical = chat.canonical_unsigned.empty()
+                                       ? (computed = protocol::canonical_bytes_unsigned(chat.raw))
+                                       : chat.canonical_unsigned;
     const auto id = sha256(canonical);
     v.id = to_hex(id);
     if (seen_.contains(id)) {

@@ -490,8 +490,9 @@ asio::awaitable<void> connector::serve(peer_stream socket, std::string dialled, 
         linked = true;
         hooks_.link_up(id);
         rooms_linked(id, shared, contact);
-        co_await l.run([this, &id](peer_link& from, protocol::message& m, const std::string&) {
-            hooks_.message(from, id, m);
+        co_await l.run([this, &id](peer_link& from, protocol::message& m,
+                                   const std::string& payload) {
+            hooks_.message(from, id, m, payload);
         });
     } else {
         co_await l.run(ignore);

@@ -69,8 +69,10 @@ public:
         std::function<void(const std::string& peer, const std::set<std::string>& rooms,
                             bool contact)>
             rooms_linked;
-        // Every frame a neighbour's link reads, but `hello`.
-        std::function<void(peer_link& from, const std::string& peer, protocol::message& msg)>
+        // Every frame a neighbour's link reads, but `hello`, with its payload (a chat is
+        // forwarded as those bytes).
+        std::function<void(peer_link& from, const std::string& peer, protocol::message& msg,
+                           const std::string& payload)>
             message;
         // The link to `peer` is gone, and with it these rooms.
         std::function<void(const std::string& peer, const std::set<std::string>& rooms)>

@@ -149,9 +149,10 @@ void node::rearm_overlays() {
     }
 }
 
-void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg) {
+void node::on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
+                           const std::string& payload) {
     std::visit(core::overloaded{
-                   [&](protocol::chat& chat) { on_chat(l, peer_id, chat); },
+                   [&](protocol::chat& chat) { on_chat(l, peer_id, chat, payload); },
                    [&](protocol::rooms& claims) { connector_.on_rooms(l, peer_id, claims); },
                    [&](protocol::nick& renamed) {
                        auto old = connector_.rename(l, peer_id, renamed.nick);
@@ -205,7 +206,8 @@ bool node::just_parted(const std::string& room_id) {
     return parted_.count(room_id) != 0;
 }
 
-void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat) {
+void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
+                   const std::string& payload) {
     // The room the envelope names must be one both ends proved on this link.
     auto n = neighbours_.find(from_id);
     std::string room_id;
@@ -274,11 +276,14 @@ void node::on_chat(peer_link& from, const std::string& from_id, protocol::chat& 
                   " is equivocating: two messages with seq ", chat.env.seq, " (the second is ", id,
                   ")");
     }
-    // Onward with one more hop; the envelope (and so the id) is unchanged. Serialised once,
-    // for every link it goes on.
+    // Onward with one more hop; the envelope (and so the id) is unchanged. One frame for
+    // every link it goes on: the received bytes with the new hops when they are laid out as
+    // we write chats (the envelope is not written again), else the parsed chat serialised.
     const std::uint32_t hops = std::min<std::uint32_t>(chat.hops, 65534) + 1;
     chat.hops = hops;
-    auto frame = make_frame(chat);
+    auto relayed = protocol::chat_with_hops(payload, hops);
+    auto frame = relayed ? std::make_shared<const std::string>(protocol::encode_frame(*relayed))
+                         : make_frame(chat);
     core::overlay::actions out;
     room.overlay.on_new_chat(from_id, id, chat.env.author, std::move(frame), hops, clock::now(),
                              out);
@@ -320,8 +325,12 @@ void node::execute(const std::string& room_id, core::overlay::actions& actions) 
         work.pop_front();
         if (auto* s = std::get_if<ov::send_frame>(&a)) {
             if (auto* l = link_of(s->to)) {
-                l->send(make_frame(std::visit(
-                    [](const auto& f) { return protocol::message(f); }, s->frame)));
+                // ihave, the most frequent, is written without first being copied into a message.
+                const auto* have = std::get_if<protocol::ihave>(&s->frame);
+                l->send(have ? std::make_shared<const std::string>(
+                                   protocol::encode_frame(protocol::serialize(*have)))
+                             : make_frame(std::visit(
+                                   [](const auto& f) { return protocol::message(f); }, s->frame)));
             }
         } else if (auto* f = std::get_if<ov::forward_chat>(&a)) {
             if (auto* l = link_of(f->to)) l->send(f->frame);
@@ -716,8 +725,9 @@ connector::hooks node::connector_hooks() {
     h.link_up = [this](const std::string& peer) { transfers_.on_peer_up(peer); };
     h.rooms_linked = [this](const std::string& peer, const std::set<std::string>& rooms,
                             bool contact) { rooms_linked(peer, rooms, contact); };
-    h.message = [this](peer_link& from, const std::string& peer, protocol::message& msg) {
-        on_link_message(from, peer, msg);
+    h.message = [this](peer_link& from, const std::string& peer, protocol::message& msg,
+                       const std::string& payload) {
+        on_link_message(from, peer, msg, payload);
     };
     h.rooms_unlinked = [this](const std::string& peer, const std::set<std::string>& rooms) {
         rooms_unlinked(peer, rooms);

@@ -93,10 +93,12 @@ private:
         core::overlay::room_overlay overlay;
     };
     asio::awaitable<void> overlay_loop();
-    void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg);
+    void on_link_message(peer_link& l, const std::string& peer_id, protocol::message& msg,
+                         const std::string& payload);
     // Asks the chat gate, acts on its verdict (cuts the neighbour off, logs), then hands the
     // message to its room's broadcast and delivers it.
-    void on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat);
+    void on_chat(peer_link& from, const std::string& from_id, protocol::chat& chat,
+                 const std::string& payload);
     // An overlay frame: to its room's state machines, if the room is proven on this link.
     void on_overlay_frame(peer_link& from, const std::string& from_id,
                           const core::overlay::overlay_frame& frame);

@@ -404,12 +404,13 @@ std::optional<message> parse_chat(field_reader& r, const json& o) {
     }
     // Measured without "sig", as the id and the signature are: "canonical bytes" means that
     // everywhere in docs/protocol.md.
-    if (const auto size = canonical_bytes_unsigned(*raw).size(); size > max_envelope_bytes) {
+    m.canonical_unsigned = canonical_bytes_unsigned(*raw);
+    if (const auto size = m.canonical_unsigned.size(); size > max_envelope_bytes) {
         r.fail("envelope", "is " + std::to_string(size) + " bytes without sig; the limit is " +
                                std::to_string(max_envelope_bytes));
         return std::nullopt;
     }
-    m.raw = *raw;
+    // m.raw: parse_message moves the envelope in from the parsed document.
     return m;
 }
 
@@ -568,7 +569,7 @@ parse_result parse_message(std::string_view json_text) {
     // tripped over it.
     if (!is_valid_utf8(json_text)) return malformed("frame is not valid UTF-8");
     std::string error;
-    const auto j = parse_strict_json(json_text, max_json_depth, error);
+    auto j = parse_strict_json(json_text, max_json_depth, error);
     if (!j) return malformed(std::move(error));
     if (!j->is_object()) return malformed("frame is not a JSON object");
     const auto type_field = j->find("type");
@@ -581,6 +582,8 @@ parse_result parse_message(std::string_view json_text) {
         field_reader reader(type);
         auto msg = kind.parse(reader, *j);
         if (!msg) return malformed(reader.error(), std::move(type));
+        // The envelope is most of a chat frame (and of its tree): moved, not copied.
+        if (auto* c = std::get_if<chat>(&*msg)) c->raw = std::move((*j)["envelope"]);
         return {parse_status::ok, std::move(msg), std::move(type), {}};
     }
     auto unknown = "unknown message type \"" + excerpt(type) + "\"";
@@ -594,7 +597,85 @@ std::string serialize(const message& m) {
         return "{\"envelope\":" + c->raw.dump() + ",\"hops\":" + std::to_string(c->hops) +
                ",\"type\":\"chat\"}";
     }
+    if (const auto* h = std::get_if<ihave>(&m)) return serialize(*h);
     return std::visit([](const auto& alternative) { return to_object(alternative).dump(); }, m);
+}
+
+std::string serialize(const ihave& m) {
+    // Ids and room ids are hex: written as they are. Anything that would need an escape (never
+    // in a frame we build) goes through the JSON tree.
+    const auto plain = [](const std::string& s) {
+        return std::all_of(s.begin(), s.end(), [](char c) {
+            return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        });
+    };
+    if (!plain(m.room) || !std::all_of(m.ids.begin(), m.ids.end(), plain)) {
+        return to_object(m).dump();
+    }
+    // Keys in bytewise order, as to_object's dump writes them.
+    std::string out = "{\"hops\":[";
+    for (std::size_t i = 0; i < m.hops.size(); ++i) {
+        if (i > 0) out += ',';
+        out += std::to_string(m.hops[i]);
+    }
+    out += "],\"ids\":[";
+    for (std::size_t i = 0; i < m.ids.size(); ++i) {
+        if (i > 0) out += ',';
+        out.append("\"").append(m.ids[i]).append("\"");
+    }
+    out.append("],\"room\":\"").append(m.room).append("\",\"type\":\"ihave\"}");
+    return out;
+}
+
+namespace {
+
+// One past the '}' that closes the object `json_text` starts with, which must be valid JSON;
+// npos when it does not start with an object.
+std::size_t object_end(std::string_view json_text) {
+    if (!json_text.starts_with('{')) return std::string_view::npos;
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < json_text.size(); ++i) {
+        const char c = json_text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;  // the escaped character cannot end the string
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            ++depth;
+        } else if ((c == '}' || c == ']') && --depth == 0) {
+            return i + 1;
+        }
+    }
+    return std::string_view::npos;
+}
+
+}  // namespace
+
+std::optional<std::string> chat_with_hops(std::string_view payload, std::uint32_t hops) {
+    constexpr std::string_view head = "{\"envelope\":";
+    constexpr std::string_view hops_key = ",\"hops\":";
+    constexpr std::string_view tail = ",\"type\":\"chat\"}";
+    if (!payload.starts_with(head) || !payload.ends_with(tail)) return std::nullopt;
+    const auto before_tail = payload.substr(0, payload.size() - tail.size());
+    const auto digits = before_tail.find_last_not_of("0123456789") + 1;
+    if (digits == before_tail.size() || digits < head.size() + hops_key.size() ||
+        before_tail.substr(digits - hops_key.size(), hops_key.size()) != hops_key) {
+        return std::nullopt;
+    }
+    const auto envelope = payload.substr(head.size(), digits - hops_key.size() - head.size());
+    // Unknown members may sit between the envelope and "hops": the layout is ours only when
+    // the envelope's object ends right there.
+    if (object_end(envelope) != envelope.size()) return std::nullopt;
+    const auto count = std::to_string(hops);
+    std::string out;
+    out.reserve(head.size() + envelope.size() + hops_key.size() + count.size() + tail.size());
+    out.append(head).append(envelope).append(hops_key).append(count).append(tail);
+    return out;
 }
 
 json envelope_to_json(const envelope& e) {

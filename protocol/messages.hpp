@@ -70,7 +70,15 @@ struct chat {
     // The envelope object exactly as received (unknown fields included): the message id is
     // computed from it and it is forwarded unchanged.
     nlohmann::json raw;
-    friend bool operator==(const chat&, const chat&) = default;
+    // The canonical bytes of `raw` without "sig", as parse_message computed them to check the
+    // envelope's size: the id hashes them and the signature covers them, so the chat gate
+    // takes them from here instead of canonicalising the envelope again. Empty for a chat
+    // built in-process (the gate then computes them).
+    std::string canonical_unsigned = {};
+    // canonical_unsigned is left out: it follows from raw.
+    friend bool operator==(const chat& a, const chat& b) {
+        return a.hops == b.hops && a.env == b.env && a.raw == b.raw;
+    }
 };
 
 struct ping {
@@ -118,6 +126,16 @@ parse_result parse_message(std::string_view json_text);
 // JSON text of a message (for chat, the raw envelope is written as is when it is an
 // object, otherwise it is built from env: unsigned, so no peer would accept it).
 std::string serialize(const message& m);
+
+// The same bytes as serialize(message(m)), written without copying the ids or building a JSON
+// tree: an ihave goes to every lazy neighbour of a room at every gossip tick.
+std::string serialize(const ihave& m);
+
+// The payload that passes on a received chat with `hops`, without writing its envelope again:
+// when `payload` (which parsed as a chat) is laid out as serialize writes a chat,
+// {"envelope":{...},"hops":N,"type":"chat"}, the same bytes with N replaced by `hops`. For
+// any other layout nullopt: the caller serialises the parsed chat instead.
+std::optional<std::string> chat_with_hops(std::string_view payload, std::uint32_t hops);
 
 // The envelope as JSON, for an author writing a new message (to be signed before it is sent).
 nlohmann::json envelope_to_json(const envelope& e);

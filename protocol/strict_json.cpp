@@ -1,6 +1,6 @@
 #include "protocol/strict_json.hpp"
 
-#include <set>
+#include <algorithm>
 #include <string_view>
 #include <vector>
 
@@ -54,6 +54,62 @@ struct rejected_json {
     std::string error;
 };
 
+// nlohmann's own DOM builder (from nlohmann::detail, as 3.11 has it) with the depth limit
+// and the repeated-key check added. A parse callback could do both, but nlohmann's callback
+// parser copies every key and value on the way; this costs one short string per key. Errors
+// are thrown as rejected_json.
+class strict_dom_builder : public nlohmann::detail::json_sax_dom_parser<json> {
+public:
+    strict_dom_builder(json& root, int max_depth)
+        : json_sax_dom_parser(root), max_depth_(static_cast<std::size_t>(max_depth)) {}
+
+    bool start_object(std::size_t size) {
+        enter();
+        key_starts_.push_back(keys_.size());
+        return json_sax_dom_parser::start_object(size);
+    }
+    bool key(std::string& key) {
+        keys_.push_back(key);
+        return json_sax_dom_parser::key(key);
+    }
+    // Repeats are looked for once the object is complete, sorted: a check per key against
+    // the keys before it would be quadratic in a frame of a million bytes.
+    bool end_object() {
+        const auto first = keys_.begin() + static_cast<std::ptrdiff_t>(key_starts_.back());
+        std::sort(first, keys_.end());
+        if (const auto repeat = std::adjacent_find(first, keys_.end()); repeat != keys_.end()) {
+            throw rejected_json{"frame repeats the key \"" + excerpt(*repeat) +
+                                "\" in one object"};
+        }
+        keys_.erase(first, keys_.end());
+        key_starts_.pop_back();
+        --depth_;
+        return json_sax_dom_parser::end_object();
+    }
+    bool start_array(std::size_t size) {
+        enter();
+        return json_sax_dom_parser::start_array(size);
+    }
+    bool end_array() {
+        --depth_;
+        return json_sax_dom_parser::end_array();
+    }
+
+private:
+    void enter() {
+        if (depth_ >= max_depth_) {
+            throw rejected_json{"frame nests JSON deeper than " + std::to_string(max_depth_) +
+                                " levels"};
+        }
+        ++depth_;
+    }
+
+    std::size_t max_depth_;
+    std::size_t depth_ = 0;
+    std::vector<std::string> keys_;         // of every object still open, outermost first
+    std::vector<std::size_t> key_starts_;  // where each open object's keys begin in keys_
+};
+
 }  // namespace
 
 std::string excerpt(std::string_view s) {
@@ -72,25 +128,11 @@ std::optional<json> parse_strict_json(std::string_view text, int max_depth, std:
         error = "frame starts with a byte order mark (U+FEFF)";
         return std::nullopt;
     }
-    std::vector<std::set<std::string>> open_objects;
-    const json::parser_callback_t check = [&](int depth, json::parse_event_t event, json& parsed) {
-        using event_t = json::parse_event_t;
-        if ((event == event_t::object_start || event == event_t::array_start) &&
-            depth >= max_depth) {
-            throw rejected_json{"frame nests JSON deeper than " + std::to_string(max_depth) +
-                                " levels"};
-        }
-        if (event == event_t::object_start) open_objects.emplace_back();
-        if (event == event_t::object_end) open_objects.pop_back();
-        if (event == event_t::key &&
-            !open_objects.back().insert(parsed.get<std::string>()).second) {
-            throw rejected_json{"frame repeats the key \"" + excerpt(parsed.get<std::string>()) +
-                                "\" in one object"};
-        }
-        return true;
-    };
     try {
-        return json::parse(text, check);
+        json result;
+        strict_dom_builder builder(result, max_depth);
+        json::sax_parse(text, &builder);
+        return result;
     } catch (const json::parse_error& e) {
         error = describe(e);
     } catch (const rejected_json& e) {

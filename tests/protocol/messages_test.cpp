@@ -810,6 +810,64 @@ TEST_CASE("unknown envelope fields are ignored but kept in raw and written back"
     CHECK(json::parse(serialize(c))["envelope"] == c.raw);
 }
 
+TEST_CASE("a parsed chat carries its envelope's canonical bytes without sig") {
+    const auto c = parsed_as<chat>(chat_with("lamport", {{"v", 3}}));
+    CHECK(c.canonical_unsigned == canonical_bytes_unsigned(c.raw));
+    CHECK(c.canonical_unsigned.find("\"sig\"") == std::string::npos);
+}
+
+TEST_CASE("chat_with_hops rewrites only the hops of a chat laid out as serialize writes it") {
+    // Braces, brackets, quotes and backslashes inside strings must not end the envelope.
+    auto c = parsed_as<chat>(
+        with(chat_with("extra", {{"list", {1, "}]\"{"}}, {"k\\\"}", "\\"}}), "hops", 3));
+    const auto received = serialize(c);
+    c.hops = 4;
+    CHECK(chat_with_hops(received, 4) == serialize(c));
+    c.hops = 65535;
+    CHECK(chat_with_hops(received, 65535) == serialize(c));
+}
+
+TEST_CASE("chat_with_hops passes the envelope on byte for byte") {
+    // Not canonical (an escape the canonical form writes raw): relayed as it came.
+    std::string envelope = envelope_json().dump();
+    const std::string body = R"("body":"hi")";
+    envelope.replace(envelope.find(body), body.size(), R"("body":"h\u00e9")");
+    const auto escaped = R"({"envelope":)" + envelope + R"(,"hops":0,"type":"chat"})";
+    REQUIRE(parse_message(escaped).status == parse_status::ok);
+    CHECK(chat_with_hops(escaped, 1) ==
+          R"({"envelope":)" + envelope + R"(,"hops":1,"type":"chat"})");
+}
+
+TEST_CASE("chat_with_hops refuses every other layout") {
+    const auto ours = with(chat_json(), "hops", 2);
+    for (const auto& text : {
+             chat_json().dump(),                      // no hops
+             with(ours, "extra", {{"a", 1}}).dump(),  // a member before hops
+             with(ours, "zzz", 1).dump(),             // a member after type
+             ours.dump(2),                            // whitespace
+             R"({"type":"chat","hops":2,"envelope":)" + envelope_json().dump() + "}",
+         }) {
+        INFO(text);
+        REQUIRE(parse_message(text).status == parse_status::ok);
+        CHECK_FALSE(chat_with_hops(text, 3));
+    }
+}
+
+TEST_CASE("an ihave is written as its JSON object's dump, with or without hex ids") {
+    const std::vector<ihave> haves = {
+        ihave{some_room_id, {some_id, std::string(64, '0')}, {0, 65535}},
+        ihave{some_room_id, {}, {}},
+        ihave{some_room_id, {some_id}, {7}},
+        ihave{"r\"oom", {"a\\b", "\xc3\xa9"}, {1, 2}},  // not hex: escaped as JSON
+    };
+    for (const auto& h : haves) {
+        const json expected = {
+            {"type", "ihave"}, {"room", h.room}, {"ids", h.ids}, {"hops", h.hops}};
+        CHECK(serialize(h) == expected.dump());
+        CHECK(serialize(message(h)) == expected.dump());
+    }
+}
+
 TEST_CASE("every message type survives serialize then parse") {
     chat c;
     c.env = {"lobby", alice, "al", 7, 1700000000123, "h\xc3\xa9llo \"world\"\nline 2"};
